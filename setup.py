@@ -6,9 +6,8 @@ cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
 cfg = cfg['DEFAULT']
 
-licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
+licenses = {'apache2': 'Apache-2.0'}
 statuses = ['Planning', 'Pre-Alpha', 'Alpha', 'Beta', 'Production/Stable', 'Mature', 'Inactive']
-lic = licenses[cfg['license']]
 reqs = cfg.get('requirements', '').split()
 dev_reqs = cfg.get('dev_requirements', '').split()
 hub_reqs = cfg.get('pip_requirements', '').split()
@@ -18,10 +17,9 @@ setuptools.setup(
     name=cfg['lib_name'],
     version=cfg['version'],
     description=cfg['description'],
-    license=lic[0],
+    license=licenses[cfg['license']],
     classifiers=[f"Development Status :: {cfg['status']} - {statuses[int(cfg['status'])]}",
                  f"Intended Audience :: {cfg['audience']}",
-                 f"License :: {lic[1]}",
                  f"Natural Language :: {cfg['language']}",
                  'Programming Language :: Python :: 3'],
     url=cfg['git_url'],
