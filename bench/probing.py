@@ -1,0 +1,69 @@
+"""Finding 1 benchmark: one-pass feature extraction vs one pass per (layer, pooling), and the whole probing stage
+as a multiple of one bare forward pass. Run: `.venv/bin/python bench/probing.py` (prints a table and the ratios)."""
+import argparse, time
+import numpy as np
+import torch
+from lmfinding.brown import brown_task
+from lmfinding.features import extract, pool
+from lmfinding.models import batch_inputs, load_model
+from lmfinding.probe import probe_layers
+
+
+def timed(fn):
+    t = time.perf_counter(); out = fn(); return time.perf_counter() - t, out
+
+
+@torch.no_grad()
+def bare_forward(model, tok, texts, bs, max_length=128):
+    "The model's forward pass alone: no hidden states, no attentions kept."
+    order = np.argsort([-len(t) for t in texts])
+    for i in range(0, len(texts), bs):
+        model(**batch_inputs(tok, model, [texts[j] for j in order[i:i + bs]], None, max_length))
+
+
+@torch.no_grad()
+def one_pass_per_pair(model, tok, texts, bs, poolings, max_length=128):
+    "The original way: a full pass over the sentences for every (layer, pooling) pair."
+    L = model.config.num_hidden_layers + 1
+    order = np.argsort([-len(t) for t in texts])
+    out = {}
+    for p in poolings:
+        for layer in range(L):
+            parts = []
+            for i in range(0, len(texts), bs):
+                inp = batch_inputs(tok, model, [texts[j] for j in order[i:i + bs]], None, max_length)
+                hs = model(**inp, output_hidden_states=True).hidden_states[layer]
+                parts.append(pool(hs, inp['attention_mask'], p).numpy())
+            out[p, layer] = np.concatenate(parts)[np.argsort(order)]
+    return out
+
+
+def main(model_name='minilm', task_name='bigram_shift', bs=64):
+    torch.set_num_threads(2)
+    task = brown_task(task_name, seed=0, train=600, dev=150, test=300)
+    texts = task.rows.text.tolist()
+    model, tok = load_model(model_name)
+    bare_forward(model, tok, texts[:64], bs)                       # warm-up
+    t_bare, _ = timed(lambda: bare_forward(model, tok, texts, bs))
+    t_one, feats = timed(lambda: extract(model, tok, texts, batch_size=bs, progress=False))
+    t_probe, _ = timed(lambda: probe_layers(task, feats, progress=False))
+    t_naive, naive = timed(lambda: one_pass_per_pair(model, tok, texts, bs, ('cls', 'mean')))
+    same = all(np.allclose(naive[p, l], feats.vectors[p][l], atol=1e-4) for p, l in naive)
+    pairs = len(naive)
+    print(f'{model_name}, {len(texts)} sentences of {task_name}, batch {bs}, {torch.get_num_threads()} threads')
+    print(f'| stage | seconds |\n|---|---|')
+    for name, t in [('bare forward pass', t_bare), ('one-pass extraction (all layers, cls+mean, entropy)', t_one),
+                    (f'one pass per (layer, pooling) pair ({pairs} passes)', t_naive),
+                    (f'probes ({pairs} layer/pooling pairs x 4 C values)', t_probe)]:
+        print(f'| {name} | {t:.2f} |')
+    print(f'identical vectors: {same}')
+    print(f'speed-up of one-pass extraction over one pass per pair: {t_naive / t_one:.1f}x (pairs: {pairs})')
+    print(f'whole probing stage (extraction + probes) / bare forward pass: {(t_one + t_probe) / t_bare:.2f}x')
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--model', default='minilm'); ap.add_argument('--task', default='bigram_shift')
+    ap.add_argument('--batch-size', type=int, default=64)
+    a = ap.parse_args()
+    main(a.model, a.task, a.batch_size)
