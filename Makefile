@@ -33,10 +33,13 @@ test: assets
 	  --junitxml=.pytest-report.xml; rc=$$?; $(BIN)/python tests/count.py .pytest-report.xml; exit $$rc
 
 reproduce: assets
-	$(BIN)/lmfinding reproduce --preset $(PRESET) --out $(OUT)
+	$(BIN)/lmfinding reproduce --preset $(PRESET) --out $(OUT) --store-outputs
+	$(BIN)/lmfinding readme
+	$(BIN)/nbdev_clean
 
 readme: $(STAMP)
 	$(BIN)/lmfinding readme
+	$(BIN)/nbdev_clean
 
 clean-venv:
 	rm -rf $(VENV)
