@@ -65,7 +65,7 @@ def main(model_name='minilm', task_name='bigram_shift', bs=64, n_pairwise=1000):
     same = all(np.allclose(naive[p, l], feats_sub.vectors[p][l], atol=1e-4) for p, l in naive)
     pairs = len(naive)
     print(f'{model_name}, {len(texts)} sentences of {task_name}, batch {bs}, {torch.get_num_threads()} threads')
-    print(f'| stage | seconds |\n|---|---|')
+    print('| stage | seconds |\n|---|---|')
     for name, t in [(f'bare forward pass, {len(texts)} sentences', t_bare),
                     (f'one-pass extraction (all layers, cls+mean, entropy), {len(texts)} sentences', t_one),
                     (f'probes ({pairs} layer/pooling pairs x 4 C values)', t_probe),
