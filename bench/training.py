@@ -6,12 +6,12 @@ import torch
 from lmfinding.brown import brown_task
 from lmfinding.models import batch_inputs, load_model
 from lmfinding.stability import loss_surface, params_vector
-from lmfinding.train import AdamW, Recipe, _label_ids, _update, batch_at, grad_norms, warmup_linear
+from lmfinding.train import AdamW, Recipe, label_ids, _update, batch_at, grad_norms, warmup_linear
 
 
 def step_times(model, tok, task, recipe, steps, trace, padding, seed=0):
     "Seconds per training step over `steps` steps (after one warm-up step)."
-    tr = task.split('train'); y = _label_ids(task, tr)
+    tr = task.split('train'); y = label_ids(task, tr)
     opt = AdamW(model.parameters(), lr=recipe.lr, bias_correction=recipe.bias_correction)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(steps + 1, 0.1))
     model.train()
@@ -49,7 +49,7 @@ def main(model_name='minilm', steps=20, rounds=2):
           f'whole traced steps vs plain steps: {100 * (t["traced (dynamic padding)"] / plain - 1):+.1f}% (timing noise included)')
     print(f'dynamic padding speed-up over padding to 128 tokens: {t["padded to 128"] / plain:.2f}x')
     # the loss surface: one grid point = set the parameters + one evaluation pass
-    tr = task.split('train').iloc[:128]; y = _label_ids(task, tr)
+    tr = task.split('train').iloc[:128]; y = label_ids(task, tr)
     inp = batch_inputs(tok, model, tr.text.tolist(), tr.text_b.tolist(), 128)
     def loss_fn(m):
         with torch.no_grad(): return m(**inp, labels=y).loss.item()
