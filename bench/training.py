@@ -21,7 +21,7 @@ def step_times(model, tok, task, recipe, steps, trace, padding, seed=0):
         idx = batch_at(step, len(tr), recipe.batch_size, seed)
         inp = batch_inputs(tok, model, tr.text.iloc[idx].tolist(), tr.text_b.iloc[idx].tolist(),
                            recipe.max_length, padding)
-        _update(model, opt, sched, recipe, inp, y[idx], trace)
+        _update(model, opt, sched, recipe, lambda: model(**inp, labels=y[idx]).loss, trace)
     return (time.perf_counter() - t0) / steps
 
 

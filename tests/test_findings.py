@@ -28,4 +28,5 @@ def test_findings_notebook_on_tiny_preset(nb, tmp_path):
     assert len(verdicts) >= 3, text[-2000:]
     assert len(list(out.glob('*.png'))) >= 2
     records = list(out.glob('*.run.json'))
-    assert records and json.loads(records[0].read_text())['params']['models']
+    params = json.loads(records[0].read_text())['params'] if records else {}
+    assert params.get('models') or params.get('model'), records
