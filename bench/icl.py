@@ -18,7 +18,7 @@ def icl_times(model, tok, pat, shots, queries, length):
     "Seconds and logits of the cached and the recomputed path on the same queries."
     t0 = time.perf_counter()
     ctx = encode_context(model, tok, context_text(pat, shots))
-    cached = cached_logits(model, tok, ctx, queries, batch_size=16)
+    cached = cached_logits(model, tok, ctx, queries)
     t1 = time.perf_counter()
     full = recomputed_logits(model, tok, ctx.ids, queries, length=length, batch_size=4)
     t2 = time.perf_counter()
