@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make reproduce   set up, then run every findings notebook on the embedded default
 #   make test        set up, then run all tests; the last line is "N passed, N failed"
+#   make site        render the site from the notebooks' stored outputs (Quarto if installed, else nbconvert)
 SHELL := /bin/bash
 PYTHON ?= python3
 # The CPU build of torch; on a GPU machine use e.g. `make TORCH='torch==2.13.0 --index-url ...'`.
@@ -11,7 +12,9 @@ STAMP := $(VENV)/.installed
 PRESET ?= quick
 OUT ?= runs/latest
 
-.PHONY: setup assets test reproduce readme clean-venv
+.PHONY: setup assets browser slurm test reproduce readme site clean-venv
+# Debian packages (headless Chromium for the site test): as root, or through sudo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +31,15 @@ setup: $(STAMP)
 assets: $(STAMP)
 	$(BIN)/lmfinding assets fetch
 
-test: assets
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+slurm:
+	@command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ] || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slurm-wlm munge >/dev/null; }
+
+test: assets browser slurm
 	@set -o pipefail; HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests -p no:cacheprovider \
 	  --junitxml=.pytest-report.xml; rc=$$?; $(BIN)/python tests/count.py .pytest-report.xml; exit $$rc
 
@@ -36,10 +47,14 @@ reproduce: assets
 	$(BIN)/lmfinding reproduce --preset $(PRESET) --out $(OUT) --store-outputs
 	$(BIN)/lmfinding readme
 	$(BIN)/nbdev_clean
+	$(BIN)/lmfinding site
 
 readme: $(STAMP)
 	$(BIN)/lmfinding readme
 	$(BIN)/nbdev_clean
+
+site: $(STAMP)
+	$(BIN)/lmfinding site
 
 clean-venv:
 	rm -rf $(VENV)

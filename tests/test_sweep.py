@@ -1,0 +1,135 @@
+"""Sweeps under stress: a real sweep killed with SIGKILL mid-way and started again loses nothing that had finished and
+duplicates nothing; the same sweep through a real single-node Slurm cluster started inside the test (Debian's
+slurm-wlm and munge, `make slurm` installs them) and stopped again; an unreachable controller stops before submitting."""
+import json, os, signal, socket, subprocess, sys, time
+from pathlib import Path
+import pandas as pd
+import pytest
+from lmfinding.sweep import SweepError, cells, read_grid, status, toy_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+LMF = [sys.executable, '-m', 'lmfinding.cli']
+
+
+def _grid(tmp, n=6, delay=1.5, **extra):
+    nb = toy_notebook(tmp)
+    lines = [f'notebook: {nb}', f'out: {tmp}/sweep', f'parameters: {{delay: {delay}}}', f'grid: {{x: {list(range(1, n + 1))}}}']
+    lines += [f'{k}: {json.dumps(v)}' for k, v in extra.items()]
+    (tmp/'grid.yaml').write_text('\n'.join(lines) + '\n')
+    return tmp/'grid.yaml'
+
+
+def _executions(sw):
+    return {c: (sw.out/'cells'/c/'results'/'executions.log').read_text().count('run')
+            for c in cells(sw) if (sw.out/'cells'/c/'results'/'executions.log').exists()}
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path):
+    grid = _grid(tmp_path)
+    sw = read_grid(grid)
+    p = subprocess.Popen(LMF + ['sweep', str(grid)], cwd=tmp_path, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and sum(status(sw, c)['status'] == 'done' for c in cells(sw)) < 2:
+        time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()                     # the sweep and its kernel, at once
+    before = {c: status(sw, c)['status'] for c in cells(sw)}
+    done_before = [c for c, s in before.items() if s == 'done']
+    assert 2 <= len(done_before) < len(before), before
+    stamps = {c: (sw.out/'cells'/c/'notebook.ipynb').stat().st_mtime_ns for c in done_before}
+
+    r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert all(status(sw, c)['status'] == 'done' for c in cells(sw))
+    runs = _executions(sw)
+    assert all(runs[c] == 1 for c in done_before), runs                # finished cells were not run again
+    assert stamps == {c: (sw.out/'cells'/c/'notebook.ipynb').stat().st_mtime_ns for c in done_before}
+    table = pd.read_csv(sw.out/'results'/'squares.csv')
+    assert sorted(table.x) == list(range(1, 7)) and (table.square == table.x ** 2).all()   # each cell once
+    m = json.loads((sw.out/'manifest.json').read_text())
+    assert m['counts']['done'] == 6
+    st = subprocess.run(LMF + ['sweep', str(grid), '--status'], cwd=tmp_path, capture_output=True, text=True)
+    assert '6 done, 0 failed' in st.stdout
+
+
+def test_bad_grid_files_start_nothing(tmp_path):
+    grid = _grid(tmp_path, n=2)
+    grid.write_text(grid.read_text().replace('grid: {x:', 'grid: {lr:'))
+    r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 2 and "'lr' is not a parameter" in r.stderr and 'its parameters are' in r.stderr
+    assert not (tmp_path/'sweep').exists()
+
+
+# --- a real single-node Slurm cluster -------------------------------------------------------------------------------
+
+def _need(*tools):
+    missing = [t for t in tools if not any((Path(d)/t).exists() for d in os.environ['PATH'].split(':') + ['/usr/sbin'])]
+    if missing: pytest.fail(f'{missing} not installed: `make slurm` installs slurm-wlm and munge (Debian)')
+
+
+@pytest.fixture(scope='module')
+def slurm(tmp_path_factory):
+    _need('slurmctld', 'slurmd', 'munged', 'sbatch')
+    if os.geteuid() != 0: pytest.skip('starting slurmctld, slurmd and munged by hand needs root')
+    d = tmp_path_factory.mktemp('slurm')
+    host = socket.gethostname().split('.')[0]
+    for sub in ('spool', 'state', 'munge', 'log'): (d/sub).mkdir()
+    key = d/'munge'/'munge.key'
+    key.write_bytes(os.urandom(1024)); key.chmod(0o400)
+    sock = d/'munge'/'munge.socket'
+    munged = subprocess.run(['munged', '--force', f'--key-file={key}', f'--socket={sock}', f'--pid-file={d}/munge/munged.pid',
+                             f'--log-file={d}/log/munged.log', f'--seed-file={d}/munge/seed'], capture_output=True, text=True)
+    assert munged.returncode == 0, munged.stderr
+    conf = d/'slurm.conf'
+    conf.write_text('\n'.join([
+        'ClusterName=lmftest', f'SlurmctldHost={host}', 'SlurmUser=root', 'SlurmdUser=root', 'AuthType=auth/munge',
+        f'AuthInfo=socket={sock}', 'CredType=cred/munge', 'MpiDefault=none', 'ProctrackType=proctrack/linuxproc',
+        'TaskPlugin=task/none', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_CPU', 'ReturnToService=2',
+        'SchedulerType=sched/builtin', f'StateSaveLocation={d}/state', f'SlurmdSpoolDir={d}/spool',
+        f'SlurmctldPidFile={d}/slurmctld.pid', f'SlurmdPidFile={d}/slurmd.pid', f'SlurmctldLogFile={d}/log/slurmctld.log',
+        f'SlurmdLogFile={d}/log/slurmd.log', 'SlurmctldPort=16817', 'SlurmdPort=16818', 'JobCompType=jobcomp/none',
+        'AccountingStorageType=accounting_storage/none',
+        f'NodeName={host} CPUs={os.cpu_count()} RealMemory={os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**21} State=UNKNOWN',
+        f'PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP', '']))
+    env = {**os.environ, 'SLURM_CONF': str(conf)}
+    ctld = subprocess.Popen(['slurmctld', '-D', '-f', str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    slurmd = subprocess.Popen(['slurmd', '-D', '-f', str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        r = subprocess.run(['sinfo', '-h', '-o', '%T'], env=env, capture_output=True, text=True)
+        if r.returncode == 0 and r.stdout.strip() in ('idle', 'mixed'): break
+        time.sleep(1)
+    else: pytest.fail(f'Slurm did not come up: {r.stdout} {r.stderr}\n' + (d/'log'/'slurmctld.log').read_text()[-2000:])
+    yield env
+    for p in (slurmd, ctld): p.terminate()
+    for p in (slurmd, ctld): p.wait(timeout=30)
+    pid = (d/'munge'/'munged.pid')
+    if pid.exists(): os.kill(int(pid.read_text()), signal.SIGTERM)
+
+
+def test_sweep_through_slurm(tmp_path, slurm):
+    grid = _grid(tmp_path, n=3, delay=0, executor='slurm', slurm=dict(time='00:10:00', cpus=1, mem='1G'))
+    r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, env=slurm, capture_output=True, text=True, timeout=600)
+    sw = read_grid(grid)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:] + ''.join(p.read_text() for p in (sw.out/'slurm').glob('*.out'))
+    assert sorted(pd.read_csv(sw.out/'results'/'squares.csv').x) == [1, 2, 3]
+    assert len(list((sw.out/'slurm').glob('*_*.out'))) == 3                  # one array task per cell
+    assert '#SBATCH --array=0-2' in (sw.out/'slurm'/'array.sh').read_text()
+
+
+def test_refused_job_array_leaves_cells_pending(tmp_path, slurm):
+    grid = _grid(tmp_path, n=2, delay=0, executor='slurm', slurm=dict(mem='100000G'))
+    r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, env=slurm, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'sbatch refused the job array' in r.stderr, r.stderr
+    sw = read_grid(grid)
+    assert {status(sw, c)['status'] for c in cells(sw)} == {'pending'}
+
+
+def test_unreachable_controller_submits_nothing(tmp_path, slurm):
+    grid = _grid(tmp_path, n=2, delay=0, executor='slurm')
+    conf = tmp_path/'nowhere.conf'
+    conf.write_text(Path(slurm['SLURM_CONF']).read_text().replace('SlurmctldPort=16817', 'SlurmctldPort=16999'))
+    r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, env={**slurm, 'SLURM_CONF': str(conf)},
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'the Slurm controller does not answer' in r.stderr, r.stderr
+    assert not (tmp_path/'sweep'/'slurm'/'array.sh').exists()
