@@ -5,7 +5,7 @@ import json, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
-from lmfinding.sweep import SweepError, cells, read_grid, status, toy_notebook
+from lmfinding.sweep import cells, read_grid, status, toy_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LMF = [sys.executable, '-m', 'lmfinding.cli']
