@@ -279,8 +279,8 @@ def _paper(data_dir) -> dict:
 
 FEWSHOT_PRESETS = {
     'quick': lambda d: dict(models=['smollm2'], data_seeds=[0, 1, 2],
-                            sizes=dict(brown_nli=dict(train=512, dev=48, test=64), brown_hans=dict(test=8)),
-                            recipe=replace(PBFT_RECIPE, lr=1e-4, epochs=8), lora_recipe=replace(PBFT_RECIPE, lr=1e-3, epochs=8)),
+                            sizes=dict(brown_nli=dict(train=512, dev=48, test=48), brown_hans=dict(test=6)),
+                            recipe=replace(PBFT_RECIPE, lr=1e-4, epochs=6), lora_recipe=replace(PBFT_RECIPE, lr=1e-3, epochs=6)),
     'paper': _paper,
     'tiny': lambda d: dict(models=['tiny-llama', 'tiny-opt'], data_seeds=[0, 1], shots=[4],
                            sizes=dict(brown_nli=dict(train=32, dev=8, test=8), brown_hans=dict(test=2)),

@@ -18,9 +18,9 @@ from .runs import default_device, load_results, preset_kwargs, run_record, save_
 from .train import Recipe, train
 
 # %% auto #0
-__all__ = ['PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints', 'study_task', 'checkpoint_features', 'entropy_table',
-           'probe_checkpoint', 'finetuned_encoder', 'StudyResults', 'run_study', 'load_study', 'deltas',
-           'claim_numbers', 'outcome', 'verdicts', 'plot_deltas', 'plot_entropy', 'preset_config']
+__all__ = ['PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints', 'task_sizes', 'study_task', 'checkpoint_features',
+           'entropy_table', 'probe_checkpoint', 'finetuned_encoder', 'StudyResults', 'run_study', 'load_study',
+           'deltas', 'claim_numbers', 'outcome', 'verdicts', 'plot_deltas', 'plot_entropy', 'preset_config']
 
 # %% ../nbs/13_probing.ipynb #974ed4dd
 @dataclass
@@ -33,7 +33,7 @@ class StudyConfig:
     data_seed: int = 0                                         # which Brown sentences (offline tasks)
     probe_paths: dict = field(default_factory=dict)            # probe task -> SentEval .txt file
     finetune_paths: dict = field(default_factory=dict)         # fine-tuning task -> GLUE folder
-    probe_sizes: dict = field(default_factory=dict)            # split sizes of offline probing tasks
+    probe_sizes: dict = field(default_factory=dict)            # split sizes of offline probing tasks (or task -> sizes)
     finetune_sizes: dict = field(default_factory=dict)         # split sizes of offline fine-tuning tasks
     recipe: Recipe = Recipe()
     poolings: tuple = ('cls', 'mean')
@@ -48,9 +48,14 @@ def checkpoints(cfg: StudyConfig) -> list[dict]:
                   for s in cfg.seeds]
 
 # %% ../nbs/13_probing.ipynb #383f6b40
+def task_sizes(name: str, sizes: dict) -> dict:
+    "The split sizes of task `name`: `sizes` is one `{split: n}` for every task, or `{task: {split: n}}`."
+    per_task = any(isinstance(v, dict) for v in sizes.values())
+    return sizes.get(name, {}) if per_task else sizes
+
 def study_task(name: str, paths: dict, sizes: dict, seed: int) -> Task:
     "A probing or fine-tuning task of the study, from its files or from Brown."
-    return load_task(name, paths.get(name), seed=seed, **({} if name in paths else sizes))
+    return load_task(name, paths.get(name), seed=seed, **({} if name in paths else task_sizes(name, sizes)))
 
 # %% ../nbs/13_probing.ipynb #77dfd2f1
 def checkpoint_features(encoder, tok, task: Task, folder: Path, cfg: StudyConfig) -> Features:
@@ -222,8 +227,9 @@ def _paper(data_dir) -> dict:
 
 PRESETS = {
     'quick': lambda d: dict(models=['minilm'], probe_tasks=PROBE_TASKS, finetune_tasks=['brown_genre'], seeds=[0, 1],
-                            finetune_sizes=dict(train=2000, dev=500, test=500),
-                            recipe=Recipe(lr=5e-5, steps=120, batch_size=16, evals_per_epoch=1)),
+                            probe_sizes={t: dict(train=2000, dev=300, test=700) for t in ('bigram_shift', 'odd_man_out')},
+                            finetune_sizes=dict(train=2000, dev=300, test=300),
+                            recipe=Recipe(lr=5e-5, steps=80, batch_size=16, evals_per_epoch=1)),
     'paper': _paper,
     'tiny': lambda d: dict(models=['tiny-bert'], probe_tasks=PROBE_TASKS[:1], finetune_tasks=['brown_genre'],
                            seeds=[0, 1], probe_sizes=dict(train=60, dev=30, test=30),

@@ -136,7 +136,7 @@ def _paper(data_dir) -> dict:
 
 RESTARTS_PRESETS = {
     'quick': lambda d: dict(model='minilm', tasks=['brown_nli'], recipes=_quick_recipes(), seeds=[0, 1, 2, 3],
-                            sizes=dict(train=128, dev=64, test=128), downsample_n=32),
+                            sizes=dict(train=96, dev=48, test=96), downsample_n=32),
     'paper': _paper,
     'tiny': lambda d: dict(model='tiny-bert', tasks=['brown_nli'], seeds=[0, 1], sizes=dict(train=32, dev=16, test=16), downsample_n=8,
                            recipes={k: replace(r, steps=4, batch_size=8) for k, r in _quick_recipes().items()}),
