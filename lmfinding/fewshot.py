@@ -49,12 +49,13 @@ def last_logits(model, enc: dict, **kw) -> torch.Tensor:
 
 @torch.no_grad()
 def answer_logits(model, tok, texts: list[str], batch_size: int = 16) -> torch.Tensor:
-    "Next-token logits after each of `texts`, in batches (float32, on the CPU)."
+    "Next-token logits after each of `texts`, in batches of similar length (float32, on the CPU, in `texts`' order)."
     was = model.training; model.eval()
-    out = [last_logits(model, tokenize_queries(tok, texts[i:i + batch_size])).float().cpu()
+    order = sorted(range(len(texts)), key=lambda i: -len(tok.encode(texts[i])))    # little padding per batch
+    out = [last_logits(model, tokenize_queries(tok, [texts[j] for j in order[i:i + batch_size]])).float().cpu()
            for i in range(0, len(texts), batch_size)]
     model.train(was)
-    return torch.cat(out)
+    return torch.cat(out)[torch.tensor(order).argsort()]
 
 # %% ../nbs/21_fewshot.ipynb #16907c0c
 def answers(logits: torch.Tensor, rows: pd.DataFrame, ids: list[int]) -> pd.DataFrame:

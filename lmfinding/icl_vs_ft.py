@@ -19,12 +19,14 @@ from .models import load_model
 from .patterns import binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device, load_results, preset_kwargs, run_record, save_results
+from .scale import load_kwargs, params_of, placement
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'OPT', 'PYTHIA', 'FEWSHOT_PRESETS', 'FewShotConfig', 'FewShotData', 'fewshot_data', 'run_folder',
-           'one_run', 'FewShotResults', 'majority', 'summarise', 'run_fewshot', 'load_fewshot', 'welch_table',
-           'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'claim_numbers', 'verdicts', 'fewshot_config']
+__all__ = ['METHODS', 'RUN_KEY', 'OPT', 'PYTHIA', 'FEWSHOT_PRESETS', 'FewShotConfig', 'FewShotData', 'fewshot_data', 'run_plans',
+           'placements', 'run_folder', 'one_run', 'FewShotResults', 'majority', 'summarise', 'run_fewshot',
+           'load_fewshot', 'welch_table', 'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'claim_numbers',
+           'verdicts', 'fewshot_config']
 
 # %% ../nbs/24_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
@@ -49,6 +51,8 @@ class FewShotConfig:
     lora: LoRA = field(default_factory=LoRA)
     lora_recipe: Recipe | None = None                # the LoRA runs' recipe (None: `recipe`)
     checkpoint_every: int = 0                        # checkpoint fine-tuning every k updates (0: finished runs only)
+    gpus: int = 1                                    # GPUs of the node the study runs on (where large models go)
+    gpu_gib: float = 80.0                            # memory of each of those GPUs, GiB
 
     def __post_init__(self):
         bad = set(self.methods) - set(METHODS)
@@ -79,6 +83,28 @@ def fewshot_data(cfg: FewShotConfig) -> FewShotData:
     if cfg.heuristics: o = o[o.heuristic.isin(cfg.heuristics)].reset_index(drop=True)
     return FewShotData(binarise(ind.split('train'), cfg.mnli_neutral), ev.reset_index(drop=True), o, [ind, ood])
 
+# %% ../nbs/24_icl_vs_ft.ipynb #e48b7e53
+def run_plans(cfg: FewShotConfig) -> pd.DataFrame:
+    "How each (model, method) of the study is placed on its node of `cfg.gpus` x `cfg.gpu_gib` GiB."
+    rows = []
+    for m, meth in product(cfg.models, cfg.methods):
+        p = params_of(m)
+        plan = (placement(p, meth, cfg.gpus, cfg.gpu_gib) if p else
+                dict(method=meth, params=np.nan, need_gib=np.nan, gpus=cfg.gpus, gpu_gib=cfg.gpu_gib, strategy='single', gpus_used=1))
+        rows.append(dict(model=m) | plan)
+    return pd.DataFrame(rows)
+
+def placements(cfg: FewShotConfig) -> dict:
+    "`(model, method)` -> `from_pretrained` kwargs of its plan; refuses plans one process cannot hold, before any run."
+    plans = run_plans(cfg)
+    big = plans[plans.strategy == 'zero3-offload']
+    if len(big):
+        runs = ', '.join(f'{r.model} {r.method} ({r.need_gib:.0f} GiB)' for r in big.itertuples())
+        raise ValueError(f'{runs} do not fit {cfg.gpus} x {cfg.gpu_gib:g} GiB GPUs in one process. Run them with DeepSpeed '
+                         'ZeRO-3 offload (`lmfinding.scale.accelerate_config`), give the study more GPUs (`gpus=`, '
+                         "`gpu_gib=`), or leave them out (`models=`, `methods=['icl', 'lora']`). Nothing was started.")
+    return {(r['model'], r['method']): load_kwargs(r) for r in plans.to_dict('records')}
+
 # %% ../nbs/24_icl_vs_ft.ipynb #1f8769c3
 def run_folder(out, model: str, method: str, pat: str, n: int, seed: int) -> Path:
     return Path(out)/model.replace('/', '--')/method/pat/f'n{n}'/f'seed{seed}'
@@ -87,12 +113,12 @@ def _answer_both(answer, data: FewShotData) -> pd.DataFrame:
     return pd.concat([answer(data.in_domain).assign(domain='in'), answer(data.ood).assign(domain='ood')])
 
 def one_run(cfg: FewShotConfig, data: FewShotData, model_name: str, method: str, pat_name: str, n: int, seed: int,
-            folder: Path, record: dict, progress: bool = False) -> pd.DataFrame:
+            folder: Path, record: dict, progress: bool = False, placed: dict | None = None) -> pd.DataFrame:
     "Draw the shots, adapt or prompt, answer both evaluation sets; saves `shots` and `answers` under `folder`."
     pat = pattern(pat_name)
     shots = sample_shots(data.train, n, seed, balanced=cfg.balanced_ft or method == 'icl')
-    model, tok = load_model(model_name, seed=seed)
-    model = model.to(default_device())
+    model, tok = load_model(model_name, seed=seed, attentions=False, **(placed or {}))   # `placed`: kwargs of a plan
+    if not placed: model = model.to(default_device())
     size = model.num_parameters()
     if method == 'icl':
         dropped = []
@@ -140,13 +166,14 @@ def summarise(answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def run_fewshot(cfg: FewShotConfig, out) -> FewShotResults:
     "Run (or read back) every (model, method, pattern, n, data seed) of the study; tables are saved under `out`."
+    placed = placements(cfg)
     out, data = Path(out), fewshot_data(cfg)
     record = run_record(json.loads(json.dumps(asdict(cfg), default=str)), tasks=data.tasks)
     todo = list(product(cfg.models, cfg.methods, cfg.patterns, cfg.shots, cfg.data_seeds))
     parts = []
     for key in tqdm(todo, desc='few-shot runs'):
         folder = run_folder(out, *key)
-        if not (folder/'answers.csv').exists(): one_run(cfg, data, *key, folder, record)
+        if not (folder/'answers.csv').exists(): one_run(cfg, data, *key, folder, record, placed=placed[key[:2]])
         parts.append(load_results(folder, 'answers')[0])
     answers = pd.concat(parts, ignore_index=True)
     summary, cells = summarise(answers)
@@ -274,13 +301,13 @@ PYTHIA = ['EleutherAI/pythia-160m', 'EleutherAI/pythia-410m', 'EleutherAI/pythia
 
 def _paper(data_dir) -> dict:
     d = Path(data_dir or 'data')
-    return dict(models=OPT + PYTHIA, data_seeds=list(range(10)), in_domain='rte', ood='hans', checkpoint_every=10,
+    return dict(models=OPT + PYTHIA, data_seeds=list(range(10)), in_domain='rte', ood='hans', checkpoint_every=10, gpus=8,
                 paths={'rte': d/'glue'/'RTE', 'mnli': d/'glue'/'MNLI', 'hans': d/'hans'/'heuristics_evaluation_set.txt'})
 
 FEWSHOT_PRESETS = {
     'quick': lambda d: dict(models=['smollm2'], data_seeds=[0, 1, 2],
                             sizes=dict(brown_nli=dict(train=512, dev=48, test=48), brown_hans=dict(test=6)),
-                            recipe=replace(PBFT_RECIPE, lr=1e-4, epochs=6), lora_recipe=replace(PBFT_RECIPE, lr=1e-3, epochs=6)),
+                            recipe=replace(PBFT_RECIPE, lr=1e-4, epochs=5), lora_recipe=replace(PBFT_RECIPE, lr=1e-3, epochs=5)),
     'paper': _paper,
     'tiny': lambda d: dict(models=['tiny-llama', 'tiny-opt'], data_seeds=[0, 1], shots=[4],
                            sizes=dict(brown_nli=dict(train=32, dev=8, test=8), brown_hans=dict(test=2)),

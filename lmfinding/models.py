@@ -96,12 +96,14 @@ def _quiet():
     try: yield
     finally: transformers.logging.set_verbosity(v); transformers.utils.logging.enable_progress_bar()
 
-def load_model(name: str, head: str | None = None, num_labels: int = 2, attentions: bool = True, seed: int = 0
-              ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_model(name: str, head: str | None = None, num_labels: int = 2, attentions: bool = True, seed: int = 0,
+               **placement) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     "Model `name` (`head`: None for the bare encoder, `'classify'` for a new classifier) and its tokenizer."
-    if name in TINY: return _from_tiny(name, head, num_labels, seed)
+    if name in TINY:
+        if placement: raise ValueError(f'{name} is built in memory; placement {sorted(placement)} needs a saved or hub model')
+        return _from_tiny(name, head, num_labels, seed)
     src, tok = model_source(name), load_tokenizer(name)
-    kw = dict(attn_implementation='eager') if attentions else {}
+    kw = (dict(attn_implementation='eager') if attentions else {}) | placement
     try:
         kind = kind_of(AutoConfig.from_pretrained(src))
         torch.manual_seed(seed)   # the new head's initialisation

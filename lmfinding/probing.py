@@ -227,9 +227,9 @@ def _paper(data_dir) -> dict:
 
 PRESETS = {
     'quick': lambda d: dict(models=['minilm'], probe_tasks=PROBE_TASKS, finetune_tasks=['brown_genre'], seeds=[0, 1],
-                            probe_sizes={t: dict(train=2000, dev=300, test=700) for t in ('bigram_shift', 'odd_man_out')},
+                            probe_sizes={t: dict(train=1500, dev=250, test=500) for t in ('bigram_shift', 'odd_man_out')},
                             finetune_sizes=dict(train=2000, dev=300, test=300),
-                            recipe=Recipe(lr=5e-5, steps=80, batch_size=16, evals_per_epoch=1)),
+                            recipe=Recipe(lr=5e-5, steps=60, batch_size=16, evals_per_epoch=1)),
     'paper': _paper,
     'tiny': lambda d: dict(models=['tiny-bert'], probe_tasks=PROBE_TASKS[:1], finetune_tasks=['brown_genre'],
                            seeds=[0, 1], probe_sizes=dict(train=60, dev=30, test=30),

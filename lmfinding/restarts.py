@@ -73,7 +73,7 @@ def run_folder(out, task: str, recipe: str, seed: int) -> Path:
 
 def initial_model(cfg: RestartsConfig, task: Task, seed: int):
     "The model a run with `seed` starts from: the pre-trained encoder and its seeded new head."
-    return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed)
+    return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed, attentions=False)
 
 def one_run(cfg: RestartsConfig, task: Task, recipe: str, seed: int, folder: Path, record: dict):
     "Fine-tune once and save the run's log, evaluations and gradient norms under `folder`."

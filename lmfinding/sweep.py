@@ -131,9 +131,14 @@ def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
     return 'done'
 
 # %% ../nbs/08_sweep.ipynb #f2e04b3f
+def _record(csv: Path) -> dict | None:
+    rec = csv.with_suffix('.run.json')
+    return json.loads(rec.read_text()) if rec.exists() else None
+
 def gather(sweep: Sweep) -> dict[str, Path]:
-    "Rebuild `OUT/results/*.csv` from the done cells; returns table name -> path."
+    "Rebuild `OUT/results/*.csv` (and each table's record of its cells' records) from the done cells; name -> path."
     tables: dict[str, list] = {}
+    records: dict[str, dict] = {}
     for cid, params in cells(sweep).items():
         if status(sweep, cid)['status'] != 'done': continue
         res = cell_dir(sweep, cid)/'results'
@@ -143,11 +148,14 @@ def gather(sweep: Sweep) -> dict[str, Path]:
             except pd.errors.EmptyDataError: continue                 # a table with no rows (not even a header)
             swept = {k: json.dumps(params[k]) if isinstance(params[k], (list, dict)) else params[k] for k in sweep.grid}
             tables.setdefault(name, []).append(df.assign(**{k: v for k, v in swept.items() if k not in df}, cell=cid))
+            records.setdefault(name, {})[cid] = _record(f)
     out = {}
     for name, parts in tables.items():
         df = pd.concat(parts, ignore_index=True)
         lead = ['cell', *[k for k in sweep.grid if k in df]]
         out[name] = atomic_write(sweep.out/'results'/f'{name}.csv', df[lead + [c for c in df if c not in lead]].to_csv(index=False))
+        atomic_write(sweep.out/'results'/f'{name}.run.json',
+                     json.dumps(dict(sweep=str(sweep.out), notebook=str(sweep.notebook), cells=records[name]), indent=1, default=str))
     return out
 
 def manifest(sweep: Sweep) -> dict:

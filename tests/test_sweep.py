@@ -52,6 +52,19 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     assert '6 done, 0 failed' in st.stdout
 
 
+@pytest.mark.parametrize('grid', sorted((ROOT/'sweeps').glob('*.yaml')), ids=lambda p: p.name)
+def test_shipped_grid_files_are_valid(grid, monkeypatch):
+    """Each grid file in sweeps/ names only its notebook's parameters; every cell of a Finding 3 grid fits its node
+    (no run would be refused for memory)."""
+    from lmfinding.icl_vs_ft import fewshot_config, placements
+    monkeypatch.chdir(ROOT)
+    sw = read_grid(grid)
+    if sw.notebook.name != '03_icl_vs_ft.ipynb': return
+    for params in cells(sw).values():
+        kw = {k: v for k, v in params.items() if k not in ('preset', 'data_dir', 'out_dir', 'results_only')}
+        placements(fewshot_config(params['preset'], params.get('data_dir'), **kw))
+
+
 def test_bad_grid_files_start_nothing(tmp_path):
     grid = _grid(tmp_path, n=2)
     grid.write_text(grid.read_text().replace('grid: {x:', 'grid: {lr:'))
@@ -133,3 +146,25 @@ def test_unreachable_controller_submits_nothing(tmp_path, slurm):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and 'the Slurm controller does not answer' in r.stderr, r.stderr
     assert not (tmp_path/'sweep'/'slurm'/'array.sh').exists()
+
+
+def test_gathered_sweep_is_analysed_without_models(tmp_path):
+    """A two-cell sweep of Finding 3 (one tiny decoder per cell) gathered into one folder; the notebook's results_only
+    run on that folder compares both decoders (Welch tests across cells) without loading a model or data."""
+    import papermill as pm, shutil
+    nb = ROOT/'nbs'/'findings'/'03_icl_vs_ft.ipynb'
+    grid = tmp_path/'grid.yaml'
+    grid.write_text(f'notebook: {nb}\nout: {tmp_path}/sweep\nparameters: {{preset: tiny}}\n'
+                    'grid: {models: [[tiny-llama], [tiny-opt]]}\n')
+    r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    gathered = tmp_path/'analysis'
+    shutil.copytree(tmp_path/'sweep'/'results', gathered)
+    record = json.loads((gathered/'summary.run.json').read_text())
+    assert len(record['cells']) == 2 and all(c['params']['models'] for c in record['cells'].values())
+    pm.execute_notebook(nb, tmp_path/'all.ipynb', cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
+                        parameters=dict(preset='tiny', out_dir=str(gathered), results_only=True,
+                                        models=['no-such-model'], data_dir='/nonexistent'))
+    welch = pd.read_csv(gathered/'welch_ood.csv')
+    assert set(welch.icl_model) == set(welch.ft_model) == {'tiny-llama', 'tiny-opt'}, welch
+    assert len(welch) == 2 * 2 * 2                                     # ICL model x FT model x FT method
