@@ -31,17 +31,25 @@ class AdamW(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         for g in self.param_groups:
-            (b1, b2), lr = g['betas'], g['lr']
+            by_step = {}                                    # parameters at the same step share one bias correction
             for p in g['params']:
                 if p.grad is None: continue
                 st = self.state[p]
                 if not st: st.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
                 st['step'] += 1
-                st['m'].mul_(b1).add_(p.grad, alpha=1 - b1)
-                st['v'].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-                c1, c2 = (1 - b1 ** st['step'], 1 - b2 ** st['step']) if g['bias_correction'] else (1., 1.)
-                p.mul_(1 - lr * g['weight_decay'])
-                p.addcdiv_(st['m'] / c1, (st['v'] / c2).sqrt().add_(g['eps']), value=-lr)
+                by_step.setdefault(st['step'], []).append(p)
+            for k, ps in by_step.items(): self._update(g, ps, k)
+
+    def _update(self, g, ps, k):
+        "One AdamW update of the parameters `ps` at step `k`, all tensors at once (`torch._foreach_*`)."
+        (b1, b2), lr = g['betas'], g['lr']
+        grads, m, v = [p.grad for p in ps], [self.state[p]['m'] for p in ps], [self.state[p]['v'] for p in ps]
+        c1, c2 = (1 - b1 ** k, 1 - b2 ** k) if g['bias_correction'] else (1., 1.)
+        torch._foreach_mul_(m, b1); torch._foreach_add_(m, grads, alpha=1 - b1)
+        torch._foreach_mul_(v, b2); torch._foreach_addcmul_(v, grads, grads, value=1 - b2)
+        torch._foreach_mul_(ps, 1 - lr * g['weight_decay'])
+        denom = torch._foreach_div(v, c2); torch._foreach_sqrt_(denom); torch._foreach_add_(denom, g['eps'])
+        torch._foreach_addcdiv_(ps, torch._foreach_div(m, c1), denom, value=-lr)
 
 # %% ../nbs/12_train.ipynb #83a4c41b
 def warmup_linear(total: int, warmup: float):
