@@ -10,10 +10,12 @@ import re
 import torch
 
 # %% auto #0
-__all__ = ['BYTES_PER_PARAM', 'OVERHEAD', 'memory_gib', 'placement', 'params_of', 'load_kwargs', 'accelerate_config']
+__all__ = ['BYTES_PER_PARAM', 'WEIGHT_BYTES', 'OVERHEAD', 'memory_gib', 'placement', 'params_of', 'weights_budget', 'load_kwargs',
+           'accelerate_config']
 
 # %% ../nbs/09_scale.ipynb #b1533557
 BYTES_PER_PARAM = {'icl': 2, 'lora': 2, 'ft': 16}
+WEIGHT_BYTES = {'icl': 2, 'lora': 2, 'ft': 4}      # of those, the weights: bf16 frozen, or fp32 trained (this loop)
 OVERHEAD = 1.2
 
 def memory_gib(params: float, method: str) -> float:
@@ -39,12 +41,17 @@ def params_of(name: str) -> float | None:
     return float(m[1]) * (1e6 if m[2] == 'm' else 1e9) if m else None
 
 # %% ../nbs/09_scale.ipynb #00377191
+def weights_budget(plan: dict) -> int:
+    "Bytes of weights one GPU of `plan` may hold: its share, leaving room for gradients, optimiser states, activations."
+    m = plan['method']
+    return int(plan['gpu_gib'] * 2**30 * WEIGHT_BYTES[m] / (BYTES_PER_PARAM[m] * OVERHEAD))
+
 def load_kwargs(plan: dict) -> dict:
     "The `from_pretrained` arguments that carry out `plan` in one process (none for `single`)."
     if plan['strategy'] == 'single': return {}
     if plan['strategy'] == 'device_map':
-        memory = {i: f"{plan['gpu_gib']}GiB" for i in range(plan['gpus_used'])}
-        if plan.get('offload'): memory['cpu'] = '1TiB'
+        memory = {i: weights_budget(plan) for i in range(plan['gpus'])}
+        if plan.get('offload'): memory['cpu'] = 2**40
         return dict(device_map='auto', max_memory=memory, dtype=torch.float32 if plan['method'] == 'ft' else torch.bfloat16)
     raise ValueError(f"a {plan['strategy']!r} plan ({plan['method']}, {plan['need_gib']} GiB on {plan['gpus']} x "
                      f"{plan['gpu_gib']} GiB) does not fit one process: run it with `accelerate launch --config_file` "
