@@ -11,7 +11,8 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['SPLITS', 'FORMATS', 'SENTEVAL_TASKS', 'GLUE_FILES', 'SENTEVAL_SPLITS', 'HUB_SPLITS', 'DataError', 'Task', 'read_tsv',
-           'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'load_hub', 'load_task']
+           'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'load_hub', 'load_task',
+           'task_sizes']
 
 # %% ../nbs/02_data.ipynb #1e71789c
 SPLITS = ('train', 'dev', 'test')
@@ -194,3 +195,9 @@ def load_task(name: str, path=None, seed: int = 0, **sizes) -> Task:
     known = sorted({*FORMATS, *SENTEVAL_TASKS} - {'senteval'})
     raise DataError(f'unknown task {name!r} (path={path}): file tasks are {known}, offline tasks are '
                     f'{list(BROWN_TASKS)}; SentEval tasks need the path of their .txt file.')
+
+# %% ../nbs/02_data.ipynb #fa99f696
+def task_sizes(name: str, sizes: dict) -> dict:
+    "The split sizes of task `name`: `sizes` is one `{split: n}` for every task, or `{task: {split: n}}`."
+    per_task = any(isinstance(v, dict) for v in sizes.values())
+    return sizes.get(name, {}) if per_task else sizes

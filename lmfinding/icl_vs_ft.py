@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
-from .data import Task, load_task
+from .data import Task, load_task, task_sizes
 from .fewshot import accuracy, sample_shots
 from .icl import icl_answers
 from .models import load_model
@@ -75,7 +75,7 @@ def _eval_split(t: Task) -> pd.DataFrame:
 
 def fewshot_data(cfg: FewShotConfig) -> FewShotData:
     "The study's data: binary labels, the evaluation set capped at `eval_limit`, the chosen HANS heuristics."
-    def get(name): return load_task(name, cfg.paths.get(name), seed=0, **({} if name in cfg.paths else cfg.sizes.get(name, {})))
+    def get(name): return load_task(name, cfg.paths.get(name), seed=0, **({} if name in cfg.paths else task_sizes(name, cfg.sizes)))
     ind, ood = get(cfg.in_domain), get(cfg.ood)
     ev = binarise(_eval_split(ind), cfg.mnli_neutral)
     if cfg.eval_limit and len(ev) > cfg.eval_limit: ev = ev.sample(cfg.eval_limit, random_state=0).sort_index()
@@ -88,9 +88,8 @@ def run_plans(cfg: FewShotConfig) -> pd.DataFrame:
     "How each (model, method) of the study is placed on its node of `cfg.gpus` x `cfg.gpu_gib` GiB."
     rows = []
     for m, meth in product(cfg.models, cfg.methods):
-        p = params_of(m)
-        plan = (placement(p, meth, cfg.gpus, cfg.gpu_gib) if p else
-                dict(method=meth, params=np.nan, need_gib=np.nan, gpus=cfg.gpus, gpu_gib=cfg.gpu_gib, strategy='single', gpus_used=1))
+        p = params_of(m)                            # None: a name stating no size is a small model, one device
+        plan = placement(p or 0, meth, cfg.gpus, cfg.gpu_gib) | ({} if p else dict(params=np.nan, need_gib=np.nan))
         rows.append(dict(model=m) | plan)
     return pd.DataFrame(rows)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .data import Task, load_task
+from .data import Task, load_task, task_sizes
 from .features import Features, extract, load_features, save_features
 from .models import load_model
 from .probe import probe_layers
@@ -18,9 +18,9 @@ from .runs import default_device, load_results, preset_kwargs, run_record, save_
 from .train import Recipe, train
 
 # %% auto #0
-__all__ = ['PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints', 'task_sizes', 'study_task', 'checkpoint_features',
-           'entropy_table', 'probe_checkpoint', 'finetuned_encoder', 'StudyResults', 'run_study', 'load_study',
-           'deltas', 'claim_numbers', 'outcome', 'verdicts', 'plot_deltas', 'plot_entropy', 'preset_config']
+__all__ = ['PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints', 'study_task', 'checkpoint_features', 'entropy_table',
+           'probe_checkpoint', 'finetuned_encoder', 'StudyResults', 'run_study', 'load_study', 'deltas',
+           'claim_numbers', 'outcome', 'verdicts', 'plot_deltas', 'plot_entropy', 'preset_config']
 
 # %% ../nbs/13_probing.ipynb #974ed4dd
 @dataclass
@@ -48,11 +48,6 @@ def checkpoints(cfg: StudyConfig) -> list[dict]:
                   for s in cfg.seeds]
 
 # %% ../nbs/13_probing.ipynb #383f6b40
-def task_sizes(name: str, sizes: dict) -> dict:
-    "The split sizes of task `name`: `sizes` is one `{split: n}` for every task, or `{task: {split: n}}`."
-    per_task = any(isinstance(v, dict) for v in sizes.values())
-    return sizes.get(name, {}) if per_task else sizes
-
 def study_task(name: str, paths: dict, sizes: dict, seed: int) -> Task:
     "A probing or fine-tuning task of the study, from its files or from Brown."
     return load_task(name, paths.get(name), seed=seed, **({} if name in paths else task_sizes(name, sizes)))
