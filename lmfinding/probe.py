@@ -4,43 +4,148 @@
 
 # %% ../nbs/11_probe.ipynb #a457ef3f
 from __future__ import annotations
+import math, warnings
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import Task
 from .features import Features
 
 # %% auto #0
-__all__ = ['PROBE_C', 'PROBE_ITERS', 'fit_logreg', 'accuracy', 'standardise', 'probe_batch', 'probe', 'majority', 'probe_layers']
+__all__ = ['PROBE_C', 'PROBE_TOL', 'PROBE_ITERS', 'MDL_BLOCKS', 'targets', 'logits', 'probs', 'mean_nll', 'penalised',
+           'objective', 'gradient', 'hessian', 'newton_direction', 'line_search', 'ProbeFit', 'newton', 'fit_logreg',
+           'predict', 'accuracy', 'standardise', 'label_indices', 'probe_batch', 'probe', 'majority', 'block_ends',
+           'code_bits', 'online_code', 'probe_layers']
 
 # %% ../nbs/11_probe.ipynb #9659bb0f
 PROBE_C = (0.01, 0.1, 1.0, 10.0)
-PROBE_ITERS = 50
+PROBE_TOL = 1e-7     # largest gradient entry (of the objective divided by C N) at which a probe counts as converged
+PROBE_ITERS = 100    # Newton steps at most per problem
 
-def _with_bias(X): return torch.cat([X, torch.ones(*X.shape[:-1], 1, dtype=X.dtype)], -1)
+def _with_bias(X): return torch.cat([X, torch.ones_like(X[..., :1])], -1)
 
-def fit_logreg(X: torch.Tensor, y: torch.Tensor, n_classes: int, Cs=PROBE_C, max_iter: int = PROBE_ITERS) -> torch.Tensor:
-    "Weights `(P, len(Cs), H+1, K)` of L2 logistic regressions, one per feature set `X[p]` `(P, N, H)` and `C`."
-    X1 = _with_bias(X)                                                                  # (P, N, H+1)
-    P, N, _ = X1.shape
-    W = torch.zeros(P, len(Cs), X1.shape[-1], n_classes, dtype=X.dtype, requires_grad=True)
-    lam = 1 / (torch.tensor(Cs, dtype=X.dtype) * N)                                     # per-example penalty
-    opt = torch.optim.LBFGS([W], lr=1, max_iter=max_iter, history_size=20, tolerance_grad=1e-6,
-                            tolerance_change=1e-9, line_search_fn='strong_wolfe')
-    def closure():
-        opt.zero_grad()
-        logits = torch.einsum('pnh,pchk->pcnk', X1, W)                                  # (P, len(Cs), N, K)
-        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, n_classes), y.repeat(P * len(Cs)))
-        loss = ce * P * len(Cs) + (.5 * lam[:, None, None] * W[:, :, :-1].pow(2)).sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
-    return W.detach()
+def targets(y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    "Targets `(N, K')`: one column for two classes (the binary model), one-hot columns for more (multinomial)."
+    return y[:, None].double() if n_classes == 2 else F.one_hot(y, n_classes).double()
+
+def logits(X1: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    "Logits `(P, C, N, K')` of weights `W` `(P, C, D, K')` on features `X1` `(P, N, D)`: one product per feature set."
+    P, C, D, K = W.shape
+    return (X1 @ W.permute(0, 2, 1, 3).reshape(P, D, C * K)).view(P, -1, C, K).transpose(1, 2)
+
+def probs(Z: torch.Tensor) -> torch.Tensor:
+    "Class probabilities of logits `Z`: the sigmoid of the one column, or the softmax."
+    return Z.sigmoid() if Z.shape[-1] == 1 else Z.softmax(-1)
+
+def mean_nll(Z: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    "Mean negative log-likelihood (nats) `(P, C)` of logits `Z` `(P, C, N, K')` for targets `Y` `(N, K')`."
+    if Z.shape[-1] == 1: return (F.softplus(Z) - Z * Y).sum(-1).mean(-1)
+    return -(Z.log_softmax(-1) * Y).sum(-1).mean(-1)
+
+# %% ../nbs/11_probe.ipynb #0ea30cd8
+def penalised(W: torch.Tensor, bias: bool = False) -> torch.Tensor:
+    "Mask `(D, 1)` of the entries of `W` that the L2 penalty covers: all but the bias row, unless `bias`."
+    m = torch.ones(W.shape[-2], 1, dtype=W.dtype, device=W.device)
+    if not bias: m[-1] = 0
+    return m
+
+def objective(X1, Y, W, lam, mask) -> torch.Tensor:
+    "sklearn's objective divided by `C N`: mean loss + `lam`/2 times the penalised squared weights (`lam = 1/(C N)`)."
+    return mean_nll(logits(X1, W), Y) + .5 * lam * (mask * W.pow(2)).sum((-2, -1))
+
+def gradient(X1, Y, W, lam, mask) -> torch.Tensor:
+    "Gradient `(P, C, D, K')` of `objective` with respect to `W`."
+    P, C, D, K = W.shape
+    R = (probs(logits(X1, W)) - Y) / X1.shape[-2]                                   # (P, C, N, K')
+    G = (X1.mT @ R.transpose(1, 2).reshape(P, -1, C * K)).view(P, D, C, K).transpose(1, 2)
+    return G + lam[..., None, None] * mask * W
+
+# %% ../nbs/11_probe.ipynb #c0ac8241
+def hessian(X1f: torch.Tensor, p: torch.Tensor, lam: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Hessians `(A, D K', D K')` of `objective` (float64) for features `X1f` `(A, N, D)` and probabilities `p` `(A, N, K')`."
+    A, N, D = X1f.shape
+    K = p.shape[-1]
+    if K == 1: H = X1f.mT @ (X1f * (p * (1 - p)))
+    else:
+        H = X1f.new_zeros(A, K, D, K, D)
+        for k in range(K):
+            for l in range(k, K):
+                H[:, k, :, l] = H[:, l, :, k] = X1f.mT @ (X1f * p[..., k:k + 1] * (float(k == l) - p[..., l:l + 1]))
+        H = H.view(A, K * D, K * D)
+    diag = (lam[:, None] * mask[:, 0]).repeat(1, K)                                 # (A, K' D)
+    return H.double() / N + torch.diag_embed(diag)
+
+def newton_direction(H: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    "The Newton step `H^-1 G` `(A, D, K')`; the last class's bias is held at 0 (softmax is blind to a common shift)."
+    A, D, K = G.shape
+    g = G.transpose(-2, -1).reshape(A, K * D, 1)
+    if K > 1:                                                                       # remove the one flat direction
+        H, g = H.clone(), g.clone()
+        H[:, -1, :] = H[:, :, -1] = 0
+        H[:, -1, -1], g[:, -1] = 1, 0
+    return torch.cholesky_solve(g, torch.linalg.cholesky(H))[..., 0].view(A, K, D).transpose(-2, -1)
+
+def line_search(X1, Y, W, lam, mask, G, step, c: float = 1e-4, halvings: int = 40) -> torch.Tensor:
+    "Per problem, the first step size `t` of 1, 1/2, 1/4, ... with Armijo's sufficient decrease, else 0."
+    f0, slope = objective(X1, Y, W, lam, mask), (G * step).sum((-2, -1))
+    t = torch.ones_like(f0)
+    for _ in range(halvings):
+        ok = objective(X1, Y, W - t[..., None, None] * step, lam, mask) <= f0 - c * t * slope
+        if ok.all(): break
+        t = torch.where(ok, t, t / 2)
+    return torch.where(ok, t, torch.zeros_like(t))
+
+# %% ../nbs/11_probe.ipynb #ca551151
+@dataclass
+class ProbeFit:
+    "Weights `(P, C, D, K')` of fitted probes, whether each converged, and its Newton steps."
+    W: torch.Tensor
+    converged: torch.Tensor
+    steps: torch.Tensor
+
+def newton(X1, Y, W, lam, mask, tol: float = PROBE_TOL, max_iter: int = PROBE_ITERS) -> ProbeFit:
+    "Newton's method from `W` on every problem of the batch; each problem steps until its own gradient is below `tol`."
+    X1f, steps = X1.float(), torch.zeros(lam.shape, dtype=torch.long)
+    stuck = torch.zeros(lam.shape, dtype=torch.bool, device=W.device)
+    for _ in range(max_iter):
+        G = gradient(X1, Y, W, lam, mask)
+        active = (G.abs().amax((-2, -1)) > tol) & ~stuck
+        if not active.any(): break
+        ps, cs = active.nonzero(as_tuple=True)
+        p = probs(logits(X1f, W.float()))[ps, cs]                                   # (A, N, K')
+        step = torch.zeros_like(W)
+        step[ps, cs] = newton_direction(hessian(X1f[ps], p, lam[ps, cs], mask), G[ps, cs])
+        t = line_search(X1, Y, W, lam, mask, G, step)
+        stuck |= active & (t == 0)                                                  # no decrease left: stop trying
+        W, steps = W - t[..., None, None] * step, steps + active.cpu()
+    return ProbeFit(W, (gradient(X1, Y, W, lam, mask).abs().amax((-2, -1)) <= tol).cpu(), steps)
+
+def fit_logreg(X: torch.Tensor, y: torch.Tensor, n_classes: int, Cs=PROBE_C, tol: float = PROBE_TOL,
+               max_iter: int = PROBE_ITERS, penalise_bias: bool = False) -> ProbeFit:
+    "L2 logistic regressions on feature sets `X` `(P, N, H)`, one per set and `C` (a grid, or `(P, C)` values)."
+    X1 = _with_bias(X.double())
+    P, N, D = X1.shape
+    Cs = torch.as_tensor(Cs, dtype=torch.float64).to(X1.device).expand(P, -1)
+    lam, Y = 1 / (Cs * N), targets(y.to(X1.device), n_classes)
+    W = X1.new_zeros(P, 1, D, 1 if n_classes == 2 else n_classes)
+    mask, fits = penalised(W, penalise_bias), []
+    for c in Cs[0].argsort().tolist():                                              # increasing C, warm-started
+        fits.append((c, newton(X1, Y, W, lam[:, c:c + 1], mask, tol, max_iter)))
+        W = fits[-1][1].W
+    fits = [f for _, f in sorted(fits, key=lambda cf: cf[0])]
+    return ProbeFit(*(torch.cat([getattr(f, k) for f in fits], 1) for k in ('W', 'converged', 'steps')))
+
+def predict(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    "Predicted class indices `(P, C, N)` of probes `W` on features `X` `(P, N, H)`."
+    Z = logits(_with_bias(X.double()), W)
+    return (Z[..., 0] > 0).long() if Z.shape[-1] == 1 else Z.argmax(-1)
 
 def accuracy(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> np.ndarray:
-    "Accuracy `(P, len(Cs))` of the weights `W` on features `X` `(P, N, H)`."
-    return (torch.einsum('pnh,pchk->pcnk', _with_bias(X), W).argmax(-1) == y).double().mean(-1).numpy()
+    "Accuracy `(P, C)` of the probes `W` on features `X` `(P, N, H)`."
+    return (predict(W, X) == y.to(W.device)).double().mean(-1).cpu().numpy()
 
 # %% ../nbs/11_probe.ipynb #57a84236
 def standardise(Xtr: torch.Tensor, *others):
@@ -49,32 +154,68 @@ def standardise(Xtr: torch.Tensor, *others):
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
     return [(X - mu) / sd for X in (Xtr, *others)]
 
-def probe_batch(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C, max_iter: int = PROBE_ITERS) -> list[dict]:
-    "Dev-selected probes for feature sets `(P, N, H)` sharing labels: per set, its `C` and dev and test accuracy."
+def label_indices(ytr, *others) -> tuple[np.ndarray, list[torch.Tensor]]:
+    "The training split's labels, and every split's labels as indices into them; fewer than two labels is refused."
     classes = np.unique(ytr)
-    if len(classes) < 2: raise ValueError(f'the training split has one label only ({ytr[0]!r}): '
-                                          'a probe needs at least two')
-    ys = [torch.tensor(np.searchsorted(classes, y)) for y in (ytr, ydev, yte)]
-    a, b, c = standardise(*(torch.as_tensor(np.asarray(X), dtype=torch.float32) for X in (Xtr, Xdev, Xte)))
-    W = fit_logreg(a, ys[0], len(classes), Cs, max_iter)
-    dev, test = accuracy(W, b, ys[1]), accuracy(W, c, ys[2])
-    best = dev.argmax(1)
-    return [dict(C=Cs[k], dev_acc=float(dev[p, k]), test_acc=float(test[p, k])) for p, k in enumerate(best)]
+    if len(classes) < 2:
+        raise ValueError(f'the training split has one label only ({ytr[0]!r}): a probe needs at least two')
+    return classes, [torch.tensor(np.searchsorted(classes, y)) for y in (ytr, *others)]
 
-def probe(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C) -> dict:
+def probe_batch(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C, mdl: bool = False, device='cpu') -> list[dict]:
+    "Dev-selected probes for feature sets `(P, N, H)` sharing labels: per set, its `C`, dev and test accuracy."
+    classes, (a_y, b_y, c_y) = label_indices(ytr, ydev, yte)
+    a, b, c = standardise(*(torch.as_tensor(np.asarray(X), dtype=torch.float64, device=device)
+                            for X in (Xtr, Xdev, Xte)))
+    fit = fit_logreg(a, a_y, len(classes), Cs)
+    dev, test = accuracy(fit.W, b, b_y), accuracy(fit.W, c, c_y)
+    best = dev.argmax(1)
+    rows = [dict(C=Cs[k], dev_acc=float(dev[p, k]), test_acc=float(test[p, k]),
+                 converged=bool(fit.converged[p].all())) for p, k in enumerate(best)]
+    if mdl: rows = [r | m for r, m in zip(rows, online_code(a, a_y, b, b_y, len(classes), Cs))]
+    return rows
+
+def probe(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C, mdl: bool = False) -> dict:
     "Dev-selected L2 logistic-regression probe on one feature set `(N, H)`: its `C` and dev and test accuracy."
     one = lambda X: np.asarray(X)[None]
-    return probe_batch(one(Xtr), ytr, one(Xdev), ydev, one(Xte), yte, Cs=Cs)[0]
+    return probe_batch(one(Xtr), ytr, one(Xdev), ydev, one(Xte), yte, Cs=Cs, mdl=mdl)[0]
 
 def majority(ytr, yte) -> float:
     "Test accuracy of always predicting the training split's most frequent label."
     labels, counts = np.unique(ytr, return_counts=True)
     return float(np.mean(np.asarray(yte) == labels[np.argmax(counts)]))
 
+# %% ../nbs/11_probe.ipynb #6c5f9be8
+MDL_BLOCKS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.0625, 0.125, 0.25, 0.5, 1.0)   # Voita and Titov's ends
+
+def block_ends(n: int) -> list[int]:
+    "Ends of the online code's blocks for `n` examples (at least 2 in the first block, the last ending at `n`)."
+    return sorted({min(n, max(2, round(f * n))) for f in MDL_BLOCKS})
+
+def code_bits(W: torch.Tensor, X1: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    "Bits `(P, C)` to send labels `y` with probes `W` on features `X1` (bias column included)."
+    return mean_nll(logits(X1, W), targets(y, n_classes)) * len(y) / math.log(2)
+
+def online_code(X: torch.Tensor, y: torch.Tensor, Xdev: torch.Tensor, ydev: torch.Tensor, n_classes: int,
+                Cs=PROBE_C, seed: int = 0) -> list[dict]:
+    "Online code length (bits) of labels `y` given each standardised feature set `X` `(P, N, H)`; `C` by dev log-loss."
+    order = torch.as_tensor(np.random.default_rng(seed).permutation(len(y)), device=X.device)
+    X1, y, D1 = _with_bias(X.double())[:, order], y.to(X.device)[order], _with_bias(Xdev.double())
+    P, ends = len(X1), block_ends(len(y))
+    Cs = torch.as_tensor(Cs, dtype=torch.float64, device=X.device).expand(P, -1)          # (P, C)
+    bits = torch.full((P,), ends[0] * math.log2(n_classes), dtype=torch.float64, device=X.device)
+    W = X1.new_zeros(P, Cs.shape[1], X1.shape[-1], 1 if n_classes == 2 else n_classes)
+    mask, Y = penalised(W, bias=True), targets(y, n_classes)
+    for a, b in zip(ends, ends[1:]):
+        W = newton(X1[:, :a], Y[:a], W, 1 / (Cs * a), mask).W
+        best = code_bits(W, D1, ydev.to(X.device), n_classes).argmin(1)                  # (P,)
+        bits += code_bits(W, X1[:, a:b], y[a:b], n_classes)[torch.arange(P), best]
+    uniform = len(y) * math.log2(n_classes)
+    return [dict(mdl_bits=float(m), uniform_bits=uniform, compression=uniform / float(m)) for m in bits]
+
 # %% ../nbs/11_probe.ipynb #cb78bf75
-def probe_layers(task: Task, feats: Features, progress: bool = True, max_floats: float = 2e8,
-                 max_iter: int = PROBE_ITERS, **meta) -> pd.DataFrame:
-    "Probe results for every layer and pooling of `feats` (rows aligned with `task.rows`)."
+def probe_layers(task: Task, feats: Features, progress: bool = True, max_floats: float = 2e8, mdl: bool = True,
+                 device='cpu', **meta) -> pd.DataFrame:
+    "Probe results for every layer and pooling of `feats` (rows aligned with `task.rows`), solved on `device`."
     y, split = task.rows.label.to_numpy(), task.rows.split.to_numpy()
     idx = {s: np.flatnonzero(split == s) for s in ('train', 'dev', 'test')}
     for s, i in idx.items():
@@ -88,6 +229,17 @@ def probe_layers(task: Task, feats: Features, progress: bool = True, max_floats:
         group = pairs[i:i + chunk]
         X = {s: np.stack([feats.vectors[p][l][ix] for p, l in group]) for s, ix in idx.items()}
         res = probe_batch(X['train'], y[idx['train']], X['dev'], y[idx['dev']], X['test'], y[idx['test']],
-                          max_iter=max_iter)
+                          mdl=mdl, device=device)
         rows += [dict(task=task.name, pooling=p, layer=l, **r, majority=base, **meta) for (p, l), r in zip(group, res)]
-    return pd.DataFrame(rows)
+    res = pd.DataFrame(rows)
+    return _warn_unconverged(res[_FIRST + [k for k in res if k not in _FIRST]])
+
+_FIRST = ['task', 'pooling', 'layer', 'C', 'dev_acc', 'test_acc', 'majority']
+
+def _warn_unconverged(res: pd.DataFrame) -> pd.DataFrame:
+    "`res`, after a warning naming the probes that stopped at `PROBE_ITERS` steps without converging."
+    bad = res[~res.converged]
+    if len(bad): warnings.warn(f'{len(bad)} probe(s) did not converge in {PROBE_ITERS} Newton steps: '
+                               + ', '.join(f'{r.pooling} layer {r.layer}' for r in bad.itertuples())
+                               + ' (their rows say converged=False)')
+    return res
