@@ -20,13 +20,16 @@ from .patterns import binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device, load_results, preset_kwargs, run_record, save_results
 from .scale import load_kwargs, params_of, placement
+from .statistics import (ALPHA, Claim, Evidence, holm, holm_family, judge, judge_family, noninferiority, numbers,
+                                  one_sample, power_note, untested, welch)
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'OPT', 'PYTHIA', 'FEWSHOT_PRESETS', 'FewShotConfig', 'FewShotData', 'fewshot_data', 'run_plans',
-           'placements', 'run_folder', 'one_run', 'FewShotResults', 'majority', 'summarise', 'run_fewshot',
-           'load_fewshot', 'welch_table', 'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'claim_numbers',
-           'verdicts', 'fewshot_config']
+__all__ = ['METHODS', 'RUN_KEY', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTEREST', 'OPT', 'PYTHIA', 'FEWSHOT_PRESETS',
+           'FewShotConfig', 'FewShotData', 'fewshot_data', 'run_plans', 'placements', 'run_folder', 'one_run',
+           'FewShotResults', 'majority', 'summarise', 'run_fewshot', 'load_fewshot', 'cell_evidence', 'welch_table',
+           'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'generalises', 'noninferior', 'icl_wins_only_larger',
+           'shots_help', 'study_claims', 'fewshot_config']
 
 # %% ../nbs/24_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
@@ -189,20 +192,33 @@ def load_fewshot(out) -> FewShotResults:
     return FewShotResults(t['answers'], t['summary'], t['ood_cells'], t['majority'].iloc[0].to_dict())
 
 # %% ../nbs/24_icl_vs_ft.ipynb #57cea55c
-def welch_table(summary: pd.DataFrame, domain: str = 'ood', alpha: float = .05, metric: str = 'acc') -> pd.DataFrame:
-    "Per pattern and n, one row per (ICL model, FT model, FT method): mean FT − ICL (points), t, p, and which side wins."
+def cell_evidence(s: pd.DataFrame, metric: str = 'acc') -> dict:
+    "Welch `Evidence` of FT − ICL (points) per (ICL model, ICL params, FT model, FT params, FT method) of one setting."
+    icl, ft = s[s.method == 'icl'], s[s.method != 'icl']
+    return {(im, ip, fm, fp, meth): welch(100 * b[metric], 100 * a[metric])
+            for (im, ip), a in icl.groupby(['model', 'params'])
+            for (fm, fp, meth), b in ft.groupby(['model', 'params', 'method'])}
+
+def _two_sided(e: Evidence) -> float: return float(np.minimum(1., 2 * np.minimum(e.p, e.p_rev)))
+
+WELCH_COLUMNS = ['icl_model', 'icl_params', 'ft_model', 'ft_params', 'ft_method', 'diff', 't', 'p', 'n_icl', 'n_ft',
+                 'reason']
+
+def _cell_rows(g: pd.DataFrame, metric: str, **setting) -> list[dict]:
+    return [setting | dict(zip(WELCH_COLUMNS, k + (e.estimate, e.statistic, _two_sided(e), e.n[1], e.n[0], e.reason)))
+            for k, e in cell_evidence(g, metric).items()]
+
+def welch_table(summary: pd.DataFrame, domain: str = 'ood', alpha: float = ALPHA, metric: str = 'acc') -> pd.DataFrame:
+    "Per pattern and n, one row per (ICL model, FT model, FT method): FT − ICL (points), Welch t, p, Holm p, winner."
     s = summary[summary.domain == domain]
     setting = [c for c in ('pattern', 'n') if c in s]
-    rows = []
-    for key, g in (s.groupby(setting) if setting else [((), s)]):
-        for (im, ip), a in g[g.method == 'icl'].groupby(['model', 'params']):
-            for (fm, fp, meth), b in g[g.method != 'icl'].groupby(['model', 'params', 'method']):
-                t, p = stats.ttest_ind(b[metric], a[metric], equal_var=False)
-                diff = 100 * (b[metric].mean() - a[metric].mean())
-                better = 'ft' if p < alpha and diff > 0 else 'icl' if p < alpha and diff < 0 else 'neither'
-                rows.append(dict(zip(setting, key), icl_model=im, icl_params=ip, ft_model=fm, ft_params=fp, ft_method=meth,
-                                 diff=diff, t=t, p=p, better=better, n_icl=len(a), n_ft=len(b)))
-    return pd.DataFrame(rows)
+    groups = s.groupby(setting) if setting else [((), s)]
+    rows = [r for key, g in groups for r in _cell_rows(g, metric, **dict(zip(setting, key)))]
+    t = pd.DataFrame(rows, columns=setting + WELCH_COLUMNS)
+    t['p_holm'] = t.groupby(setting + ['ft_method']).p.transform(holm) if len(t) else t.p
+    sig = t.p_holm < alpha
+    t['better'] = np.select([sig & (t['diff'] > 0), sig & (t['diff'] < 0)], ['ft', 'icl'], 'neither')
+    return t
 
 def welch_matrix(table: pd.DataFrame, method: str = 'ft', **setting) -> pd.DataFrame:
     "Table 2 of the study for one FT method (and one `pattern`, `n` if given): rows ICL models, columns FT models by size."
@@ -220,11 +236,14 @@ def plot_accuracy(summary: pd.DataFrame, majority: dict, metric: str = 'acc'):
     "In-domain and out-of-domain accuracy per model and method: per-seed points, means, majority lines."
     import matplotlib.pyplot as plt, seaborn as sns
     order = summary.sort_values('params').model.unique().tolist()
+    several = summary.method.nunique() > 1                 # seaborn cannot dodge a single hue level
     fig, axes = plt.subplots(1, 2, figsize=(max(7, 2.2 * len(order) + 3), 3.6), sharey=True)
     for ax, dom, title in zip(axes, ('in', 'ood'), ('in-domain', 'out-of-domain (HANS)')):
         d = summary[summary.domain == dom]
-        sns.stripplot(d, x='model', y=metric, hue='method', order=order, dodge=True, alpha=.6, ax=ax, legend=ax is axes[0])
-        sns.pointplot(d, x='model', y=metric, hue='method', order=order, dodge=.53, linestyle='none', errorbar=None,
+        sns.stripplot(d, x='model', y=metric, hue='method', order=order, dodge=several, alpha=.6, ax=ax,
+                      legend=ax is axes[0])
+        sns.pointplot(d, x='model', y=metric, hue='method', order=order, dodge=.53 if several else False, linestyle='none',
+                      errorbar=None,
                       marker='_', markersize=20, color='black', ax=ax, legend=False)
         ax.axhline(majority['ind' if dom == 'in' else 'ood'], ls='--', color='grey', lw=1)
         ax.set_title(title); ax.set_xlabel('model (by size)'); ax.set_ylabel('accuracy')
@@ -241,56 +260,90 @@ def plot_ood_cells(cells: pd.DataFrame):
     return fig
 
 # %% ../nbs/24_icl_vs_ft.ipynb #aefae733
-def _p_above(x: pd.Series, value: float) -> float:
-    "One-sided one-sample t-test p of mean(x) > value (nan with fewer than two values or no spread: undefined)."
-    return stats.ttest_1samp(x, value, alternative='greater').pvalue if len(x) > 1 and x.std() > 0 else np.nan
+MARGIN = 5.   # points of OOD accuracy: "better than or equal" means losing at most this much (this project's choice)
+EFFECT = 5.   # points of OOD accuracy: the effect of interest; Mosbach et al. (2023) give differences per cell only
+OF_INTEREST = 'the effect of interest'
 
-def claim_numbers(summary: pd.DataFrame, majority: dict, alpha: float = .05) -> dict:
-    "The measurements behind the five claims (nan where the study cannot measure one)."
-    n0 = summary.n.min()
-    base = summary[summary.n == n0]
-    ft = base[(base.method == 'ft') & (base.domain == 'ood')]
-    per_model = ft.groupby('params').acc.mean()
-    wt = welch_table(base, alpha=alpha)
-    eq = wt[wt.icl_model == wt.ft_model]
-    lg = summary[(summary.method != 'icl') & (summary.domain == 'ood')]
-    big = lg[lg.params == lg.params.max()].groupby('n').acc.mean()
-    return dict(ft_ood=ft.acc.mean(), ood_majority=majority['ood'],
-                p_ft_above_majority=_p_above(ft.acc, majority['ood']),
-                sizes=len(per_model), size_rho=stats.spearmanr(per_model.index, per_model.values)[0] if len(per_model) > 2 else
-                    (np.sign(per_model.diff().iloc[-1]) if len(per_model) == 2 else np.nan),
-                eq_cells=int((eq.ft_method == 'ft').sum()), eq_icl_wins=int(((eq.ft_method == 'ft') & (eq.better == 'icl')).sum()),
-                eq_ft_wins=int(((eq.ft_method == 'ft') & (eq.better == 'ft')).sum()),
-                icl_wins=int((wt.better == 'icl').sum()),
-                icl_wins_larger=int(((wt.better == 'icl') & (wt.icl_params > wt.ft_params)).sum()),
-                offdiag=int((wt.icl_model != wt.ft_model).sum()),
-                shots_gain=float(big.iloc[-1] - big.iloc[0]) if len(big) > 1 else np.nan,
-                lora_cells=int((eq.ft_method == 'lora').sum()),
-                lora_icl_wins=int(((eq.ft_method == 'lora') & (eq.better == 'icl')).sum()),
-                lora_wins=int(((eq.ft_method == 'lora') & (eq.better == 'ft')).sum()))
+def _points(x) -> np.ndarray: return 100 * np.asarray(x, float)
 
-def _word(held: bool) -> str: return 'held' if held else 'did not hold'
+def _ood(summary: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
+    s = summary[summary.domain == 'ood']
+    return s[s.method == method] if method else s
 
-def verdicts(n: dict) -> list[str]:
-    "One sentence per claim, computed from `claim_numbers`."
-    gen = n['ft_ood'] > n['ood_majority'] and n['p_ft_above_majority'] < .05
-    a = (_word(gen and n['size_rho'] > 0) if n['sizes'] > 1 else 'inconclusive') + \
-        f" (fine-tuned OOD accuracy {n['ft_ood']:.3f} vs majority {n['ood_majority']:.3f}, one-sided p = {n['p_ft_above_majority']:.3g}; " + \
-        (f"size trend {n['size_rho']:+.2f}" if n['sizes'] > 1 else 'one model size, so the size trend is untested') + ')'
-    b = (_word(n['eq_icl_wins'] == 0) if n['eq_cells'] else 'inconclusive') + \
-        f" ({n['eq_cells']} equal-size comparisons: fine-tuning significantly better in {n['eq_ft_wins']}, ICL in {n['eq_icl_wins']})"
-    c = (_word(n['icl_wins'] == n['icl_wins_larger']) if n['offdiag'] else 'inconclusive') + \
-        (f" (ICL significantly better in {n['icl_wins']} cells, {n['icl_wins_larger']} of them with the larger ICL model)"
-         if n['offdiag'] else ' (one model size: no larger-ICL vs smaller-FT cell)')
-    d = (_word(n['shots_gain'] > 0) + f" (largest model: OOD accuracy {n['shots_gain'] * 100:+.1f} points from the fewest to the most shots)"
-         if not np.isnan(n['shots_gain']) else 'inconclusive (one number of shots)')
-    e = (_word(n['lora_icl_wins'] == 0) if n['lora_cells'] else 'inconclusive') + \
-        f" ({n['lora_cells']} equal-size comparisons with LoRA: LoRA significantly better in {n['lora_wins']}, ICL in {n['lora_icl_wins']})"
-    return [f'(a) fine-tuned models generalise out of domain, more so when larger: {a}',
-            f'(b) at equal size fine-tuning is better than or equal to ICL: {b}',
-            f'(c) ICL wins only with larger ICL models than fine-tuned ones: {c}',
-            f'(d) more training examples help OOD for larger models: {d}',
-            f'(e) the same holds with LoRA: {e}']
+def _largest_vs_smallest(rows: pd.DataFrame) -> Evidence:
+    "Welch `Evidence` of the largest model's accuracy (points) minus the smallest's (no test with one size)."
+    sizes = sorted(rows.params.unique())
+    if len(sizes) < 2: return Evidence('Welch t', n=(len(rows),), reason='one model size: the size trend is untested')
+    return welch(_points(rows[rows.params == sizes[-1]].acc), _points(rows[rows.params == sizes[0]].acc))
+
+# %% ../nbs/24_icl_vs_ft.ipynb #b635c949
+def generalises(summary: pd.DataFrame, majority: dict) -> Claim:
+    "Claim (a): fine-tuned OOD accuracy above the majority class, and higher for the largest model than the smallest."
+    ft = _ood(summary, 'ft')
+    evs = {'above majority': one_sample(_points(ft.acc), 100 * majority['ood']),
+           'largest vs smallest model': _largest_vs_smallest(ft)}
+    return judge_family('a', 'fine-tuned models generalise out of domain, more so when larger', evs,
+                        'FT OOD accuracy - majority > 0; largest - smallest FT model > 0', EFFECT, ' points',
+                        OF_INTEREST)
+
+def noninferior(summary: pd.DataFrame, method: str, cid: str, statement: str) -> Claim:
+    "Claims (b) and (e): at each size `method` is better than or equal to ICL out of domain (non-inferiority, Holm)."
+    s = _ood(summary)
+    evs = {m: noninferiority(_points(g[g.method == method].acc), _points(g[g.method == 'icl'].acc), MARGIN)
+           for m, g in s.groupby('model') if {method, 'icl'} <= set(g.method)}
+    direction = f'{method} - ICL > -{MARGIN:g} points'
+    if not evs: return untested(cid, statement, f'no model was run with both ICL and {method}', direction)
+    return judge_family(cid, statement, evs, direction, 0., ' points')
+
+# %% ../nbs/24_icl_vs_ft.ipynb #c288c173
+def _label(k: tuple) -> str: return f'ICL {k[0]} vs FT {k[2]}'
+
+def _icl_cells(s: pd.DataFrame) -> dict:
+    "Welch `Evidence` of ICL − FT (points) for every cell whose two models differ in size."
+    icl, ft = s[s.method == 'icl'], s[s.method == 'ft']
+    return {(im, ip, fm, fp): welch(_points(a.acc), _points(b.acc)) for (im, ip), a in icl.groupby(['model', 'params'])
+            for (fm, fp), b in ft.groupby(['model', 'params']) if ip != fp}
+
+def icl_wins_only_larger(summary: pd.DataFrame) -> Claim:
+    "Claim (c): ICL significantly better than fine-tuning only where its model is larger (Welch per cell, Holm)."
+    statement, direction = 'ICL wins only with larger ICL models than fine-tuned ones', 'ICL - FT > 0 only if ICL larger'
+    cells = _icl_cells(_ood(summary))
+    if not cells: return untested('c', statement, 'one model size: no cell with models of different sizes', direction)
+    adj = dict(zip(cells, holm_family(list(cells.values()))))
+    wins = {k: e for k, e in adj.items() if e.p < ALPHA}
+    wrong = [k for k in wins if k[1] < k[3]]
+    if wrong:
+        c = judge('c', statement, wins[wrong[0]], direction)
+        return replace(c, verdict='did not hold', detail=f'ICL significantly better with the smaller model '
+                                                         f'({_label(wrong[0])}): {c.detail}')
+    if wins:
+        k = max(wins, key=lambda k: wins[k].p)
+        c = judge('c', statement, wins[k], direction)
+        return replace(c, detail=f'ICL significantly better in {len(wins)} of {len(adj)} cells, all with the larger '
+                                 f'ICL model; weakest, {_label(k)}: {c.detail}')
+    k = max(adj, key=lambda k: k[1] - k[3])          # the largest ICL model against the smallest fine-tuned one
+    c = judge('c', statement, adj[k], direction, EFFECT, ' points', OF_INTEREST)
+    note = power_note(adj[k], EFFECT, ' points', OF_INTEREST) if not adj[k].reason else f'no test: {adj[k].reason}'
+    return replace(c, verdict='inconclusive', detail=f'ICL significantly better in no cell of {len(adj)}; '
+                                                     f'{_label(k)}: {numbers(adj[k], " points")}; {note}')
+
+# %% ../nbs/24_icl_vs_ft.ipynb #21743952
+def shots_help(summary: pd.DataFrame) -> Claim:
+    "Claim (d): the largest fine-tuned model is better out of domain with the most shots than with the fewest."
+    statement, direction = 'more training examples help OOD for larger models', 'most - fewest shots > 0'
+    s = _ood(summary)
+    ft = s[(s.method != 'icl') & (s.params == s.params.max())]
+    if ft.n.nunique() < 2: return untested('d', statement, 'one number of shots', direction)
+    evs = {m: welch(_points(g[g.n == g.n.max()].acc), _points(g[g.n == g.n.min()].acc)) for m, g in ft.groupby('method')}
+    return judge_family('d', statement, evs, direction, EFFECT, ' points', OF_INTEREST)
+
+def study_claims(summary: pd.DataFrame, majority: dict) -> list[Claim]:
+    "The five claims of Finding 3 judged on `summary` (the fewest shots, but all of them for (d))."
+    base = summary[summary.n == summary.n.min()]
+    return [generalises(base, majority),
+            noninferior(base, 'ft', 'b', 'at equal size fine-tuning is better than or equal to ICL'),
+            icl_wins_only_larger(base), shots_help(summary),
+            noninferior(base, 'lora', 'e', 'the same holds with LoRA')]
 
 # %% ../nbs/24_icl_vs_ft.ipynb #ab12ad8b
 OPT = ['facebook/opt-125m', 'facebook/opt-350m', 'facebook/opt-1.3b', 'facebook/opt-2.7b', 'facebook/opt-6.7b',

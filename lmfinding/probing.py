@@ -15,12 +15,15 @@ from .features import Features, extract, load_features, save_features
 from .models import load_model
 from .probe import probe_layers
 from .runs import default_device, load_results, preset_kwargs, run_record, save_results, set_seed
+from .statistics import ALPHA, Claim, judge, one_sample, paired, power_note, premise_failed
 from .train import Recipe, train
 
 # %% auto #0
-__all__ = ['PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints', 'study_task', 'checkpoint_features', 'entropy_table',
-           'probe_checkpoint', 'finetuned_encoder', 'StudyResults', 'run_study', 'load_study', 'deltas',
-           'claim_numbers', 'outcome', 'verdicts', 'plot_deltas', 'plot_entropy', 'preset_config']
+__all__ = ['PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'UNIT', 'PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints',
+           'study_task', 'checkpoint_features', 'entropy_table', 'probe_checkpoint', 'finetuned_encoder',
+           'StudyResults', 'run_study', 'load_study', 'deltas', 'probe_deltas', 'layer_changes', 'upper_layers_claim',
+           'last_layer', 'cls_gain_claim', 'entropy_claim', 'study_claims', 'plot_deltas', 'plot_entropy',
+           'preset_config']
 
 # %% ../nbs/13_probing.ipynb #974ed4dd
 @dataclass
@@ -139,52 +142,70 @@ def deltas(probe: pd.DataFrame, value: str = 'test_acc', key=_KEY) -> pd.DataFra
     return ft.merge(pre, on=key).assign(delta=lambda d: d[value] - d.pre)
 
 # %% ../nbs/13_probing.ipynb #b1349bbe
+PROBE_EFFECT = 2.     # points of probing accuracy: the effect of interest (Mosbach et al. 2020 show figures only)
+ENTROPY_EFFECT = .1   # nats: the effect of interest for the rise of the CLS attention entropy
+OF_INTEREST = 'the effect of interest'
+UNIT = ['model', 'checkpoint', 'probe_task']
+
 def _halves(layers: pd.Series) -> pd.Series:
     return np.where(layers > layers.max() / 2, 'upper', 'lower')
 
 def _top(layers: pd.Series) -> pd.Series:
-    L = layers.max(); return layers > L - max(1, round(L / 3))
+    L = layers.max()
+    return layers > L - max(1, round(L / 3))
 
-def claim_numbers(probe: pd.DataFrame, entropy: pd.DataFrame) -> dict:
-    "The numbers behind the three claims of Finding 1, averaged over models, tasks and seeds."
+def probe_deltas(probe: pd.DataFrame) -> pd.DataFrame:
+    "`deltas` of test accuracy in points, without cls at layer 0 (one vector for all sentences: chance by construction)."
     d = deltas(probe)
+    return d[~((d.pooling == 'cls') & (d.layer == 0))].assign(delta=lambda x: 100 * x.delta)
+
+# %% ../nbs/13_probing.ipynb #5978de4c
+def layer_changes(probe: pd.DataFrame) -> pd.DataFrame:
+    "Per unit: mean absolute change (points) of the `upper` and of the `lower` half of the layers, over both poolings."
+    d = probe_deltas(probe)
     d = d.assign(half=_halves(d.layer), absd=d.delta.abs())
-    last = d[d.layer == d.layer.max()]
+    return d.pivot_table(index=UNIT, columns='half', values='absd', aggfunc='mean').reset_index()
+
+def upper_layers_claim(probe: pd.DataFrame) -> Claim:
+    "Claim (a): fine-tuning changes the upper layers more than the lower ones (paired t-test over units)."
+    t = layer_changes(probe)
+    return judge('a', 'fine-tuning changes upper layers most', paired(t.upper, t.lower),
+                 'mean |change| upper - lower half > 0', PROBE_EFFECT, ' points', OF_INTEREST)
+
+# %% ../nbs/13_probing.ipynb #250c64ef
+def last_layer(probe: pd.DataFrame) -> pd.DataFrame:
+    "Per unit: the change (points) at the last layer, one column per pooling."
+    d = probe_deltas(probe)
+    d = d[d.layer == d.layer.max()]
+    return d.pivot_table(index=UNIT, columns='pooling', values='delta', aggfunc='mean').reset_index()
+
+def cls_gain_claim(probe: pd.DataFrame) -> Claim:
+    "Claim (b): its premise (a cls gain at the last layer) first, then cls gain > mean-pooling gain (paired)."
+    statement = 'the gain seen with cls pooling mostly vanishes with mean pooling'
+    direction = 'last layer: cls change > 0, and cls - mean change > 0'
+    t = last_layer(probe)
+    gain = one_sample(t.cls)
+    if not gain.p < ALPHA:
+        c = judge('b', statement, gain, direction, PROBE_EFFECT, ' points', OF_INTEREST)
+        if gain.estimate <= 0 or c.verdict == 'did not hold':
+            return premise_failed('b', statement, f'no cls gain at the last layer ({c.detail})', direction)
+        note = power_note(gain, PROBE_EFFECT, ' points', OF_INTEREST) if not gain.reason else gain.reason
+        return Claim('b', statement, gain.estimate, gain.lo, gain.hi, gain.name, gain.statistic, gain.p,
+                     detail=f'premise untested: the cls gain {gain.estimate:+.3g} points is not significant; {note}')
+    return judge('b', statement, paired(t.cls, t['mean']), direction, PROBE_EFFECT, ' points', OF_INTEREST)
+
+# %% ../nbs/13_probing.ipynb #d80156af
+def entropy_claim(entropy: pd.DataFrame) -> Claim:
+    "Claim (c): the CLS attention entropy of the last layers rises with fine-tuning (one-sample t over units, nats)."
     e = deltas(entropy.assign(pooling='cls'), 'entropy')
-    seed_spread = last.groupby(['pooling', 'ft_seed']).delta.mean().groupby('pooling').std().fillna(0)
-    top = e[_top(e.layer)]
-    return dict(
-        upper_abs=d[d.half == 'upper'].absd.mean(), lower_abs=d[d.half == 'lower'].absd.mean(),
-        cls_last=last[last.pooling == 'cls'].delta.mean(), mean_last=last[last.pooling == 'mean'].delta.mean(),
-        cls_last_sd=seed_spread.get('cls', 0.), mean_last_sd=seed_spread.get('mean', 0.),
-        mean_lower=d[(d.pooling == 'mean') & (d.half == 'lower')].delta.mean(),
-        ent_top=top.delta.mean(), ent_rest=e[~_top(e.layer)].delta.mean(),
-        ent_top_sd=np.nan_to_num(top.groupby('ft_seed').delta.mean().std()))
+    per_unit = e[_top(e.layer)].groupby(UNIT).delta.mean()
+    statement = "after fine-tuning the CLS token's attention entropy rises in the last layers"
+    return judge('c', statement, one_sample(per_unit), 'entropy change, last layers > 0', ENTROPY_EFFECT, ' nats',
+                 OF_INTEREST)
 
-# %% ../nbs/13_probing.ipynb #62cdaf72
-def outcome(held: bool, noisy: bool = False) -> str:
-    "'held' or 'did not hold', or 'inconclusive' when the effect is within the spread over seeds (`noisy`)."
-    if noisy: return 'inconclusive (the effect is within the spread over seeds)'
-    return 'held' if held else 'did not hold'
-
-def verdicts(n: dict) -> list[str]:
-    "One sentence per claim, computed from `claim_numbers`, saying whether it held on this run."
-    pts = lambda x: f'{100 * x:+.1f} points'
-    gap, gap_sd = n['cls_last'] - n['mean_last'], float(np.hypot(n['cls_last_sd'], n['mean_last_sd']))
-    a = outcome(n['upper_abs'] > n['lower_abs'])
-    b = outcome(n['cls_last'] > 0 and gap > 0 and n['mean_last'] < max(.5 * n['cls_last'], .01),
-                noisy=abs(n['cls_last']) <= n['cls_last_sd'] or abs(gap) <= gap_sd)
-    c = outcome(n['ent_top'] > 0 and n['ent_top'] > n['ent_rest'], noisy=abs(n['ent_top']) <= n['ent_top_sd'])
-    return [
-        f"(a) Fine-tuning changes upper layers most: {a} "
-        f"(mean |change| {100 * n['upper_abs']:.1f} points in the upper half vs {100 * n['lower_abs']:.1f} in the lower).",
-        f"(b) The gain seen with cls pooling mostly vanishes with mean pooling: {b} "
-        f"(last layer: cls {pts(n['cls_last'])} ± {100 * n['cls_last_sd']:.1f} over seeds, mean "
-        f"{pts(n['mean_last'])} ± {100 * n['mean_last_sd']:.1f}; lower half with mean pooling "
-        f"{pts(n['mean_lower'])}).",
-        f"(c) After fine-tuning the CLS token's attention entropy rises in the last layers: {c} "
-        f"(last layers {n['ent_top']:+.3f} ± {n['ent_top_sd']:.3f} nats over seeds, other layers {n['ent_rest']:+.3f}).",
-    ]
+def study_claims(probe: pd.DataFrame, entropy: pd.DataFrame) -> list[Claim]:
+    "The three claims of Finding 1, judged on the study's `probe` and `entropy` tables."
+    return [upper_layers_claim(probe), cls_gain_claim(probe), entropy_claim(entropy)]
 
 # %% ../nbs/13_probing.ipynb #39601046
 def plot_deltas(probe: pd.DataFrame):
