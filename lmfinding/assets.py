@@ -12,9 +12,9 @@ import platformdirs
 
 # %% auto #0
 __all__ = ['CACHE_ENV', 'MANIFEST', 'ENCODER_PKG', 'DECODER_PKG', 'BROWN_NPM', 'ENCODER_FILES', 'DECODER_GGUF', 'ASSETS',
-           'AssetError', 'cache_dir', 'file_digest', 'write_manifest', 'entry_problems', 'cache_entry',
-           'package_folder', 'build_encoder', 'build_decoder', 'nltk_brown', 'build_brown', 'Asset', 'asset',
-           'verify_assets']
+           'AssetError', 'cache_dir', 'file_digest', 'write_manifest', 'entry_problems', 'umask', 'share_as_umask',
+           'cache_entry', 'package_folder', 'build_encoder', 'build_decoder', 'nltk_brown', 'build_brown', 'Asset',
+           'asset', 'built_tasks', 'verify_assets', 'repair_tasks']
 
 # %% ../nbs/00_assets.ipynb #f7fc094f
 CACHE_ENV = 'LMFINDING_CACHE'
@@ -38,10 +38,15 @@ def file_digest(path: Path) -> str:
 def _files(folder: Path):
     return sorted(p for p in folder.rglob('*') if p.is_file() and p.name != MANIFEST)
 
-def write_manifest(folder: Path) -> dict:
-    "Write `MANIFEST.json` in `folder` with the size, time and SHA-256 of every file."
-    entries = {str(p.relative_to(folder)): dict(size=p.stat().st_size, mtime_ns=p.stat().st_mtime_ns,
-                                                 sha256=file_digest(p)) for p in _files(folder)}
+def _stamp(p: Path) -> dict:
+    st = p.stat()
+    return dict(size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
+
+def write_manifest(folder: Path, digests: dict | None = None) -> dict:
+    "Write `MANIFEST.json` in `folder` with the size, times and SHA-256 of every file (`digests` already known)."
+    digests = digests or {}
+    entries = {str(p.relative_to(folder)): dict(**_stamp(p), sha256=digests.get(str(p.relative_to(folder)))
+                                                 or file_digest(p)) for p in _files(folder)}
     (folder/MANIFEST).write_text(json.dumps(entries, indent=1))
     return entries
 
@@ -49,18 +54,25 @@ def write_manifest(folder: Path) -> dict:
 def _file_problem(folder: Path, rel: str, rec: dict, full: bool) -> str | None:
     p = folder/rel
     if not p.is_file(): return f'{rel} is missing'
-    st = p.stat()
-    if st.st_size != rec['size']: return f"{rel} has {st.st_size} bytes, the manifest says {rec['size']}"
-    if (full or st.st_mtime_ns != rec['mtime_ns']) and file_digest(p) != rec['sha256']:
+    stamp = _stamp(p)
+    if stamp['size'] != rec['size']: return f"{rel} has {stamp['size']} bytes, the manifest says {rec['size']}"
+    if (full or any(stamp[k] != rec.get(k) for k in ('mtime_ns', 'ctime_ns'))) and file_digest(p) != rec['sha256']:
         return f'{rel} does not match its checksum'
+
+def _restamp(folder: Path, manifest: dict) -> None:
+    "Record the current times of files whose checksums were just found intact (skipped if the cache is read-only)."
+    if all(_stamp(folder/r).items() <= rec.items() for r, rec in manifest.items()): return
+    try: write_manifest(folder, {r: rec['sha256'] for r, rec in manifest.items()})
+    except OSError: pass
 
 def entry_problems(folder: Path, full: bool = False) -> list[str]:
     "What is wrong with the cache entry `folder` (empty when it is complete and intact)."
     try: manifest = json.loads((Path(folder)/MANIFEST).read_text())
     except FileNotFoundError: return [f'{MANIFEST} is missing (an interrupted build?)']
     except ValueError: return [f'{MANIFEST} is not valid JSON']
-    problems = [_file_problem(Path(folder), rel, rec, full) for rel, rec in manifest.items()]
-    return [p for p in problems if p]
+    problems = [p for p in (_file_problem(Path(folder), rel, rec, full) for rel, rec in manifest.items()) if p]
+    if not problems: _restamp(Path(folder), manifest)
+    return problems
 
 # %% ../nbs/00_assets.ipynb #1c1501c9
 def _writable(root: Path) -> Path:
@@ -78,11 +90,22 @@ def _install(tmp: Path, folder: Path):
         shutil.rmtree(tmp, ignore_errors=True)
         if entry_problems(folder): raise
 
-def cache_entry(name: str, build: Callable[[Path], None], root: Path | None = None) -> Path:
-    "The verified cache entry `name` under `root`, built with `build(folder)` if it is absent or broken."
+def umask() -> int:
+    "The process's file-creation mask (read without changing it for good)."
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+def share_as_umask(path: Path) -> Path:
+    "Give `path` (a temporary file or folder, created private) the permissions the user's umask asks for."
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask())
+    return path
+
+def cache_entry(name: str, build: Callable[[Path], None], root: Path | None = None, full: bool = False) -> Path:
+    "The verified cache entry `name` under `root`, built with `build(folder)` if absent or broken (`full`: checksums)."
     folder = Path(root or cache_dir())/name
     if folder.exists():
-        problems = entry_problems(folder)
+        problems = entry_problems(folder, full)
         if not problems: return folder
         warnings.warn(f'cache entry {folder} is broken ({problems[0]}); rebuilding it')
         shutil.rmtree(folder)
@@ -91,6 +114,7 @@ def cache_entry(name: str, build: Callable[[Path], None], root: Path | None = No
     try:
         build(tmp)
         write_manifest(tmp)
+        share_as_umask(tmp)
         _install(tmp, folder)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return folder
@@ -171,12 +195,22 @@ ASSETS = {
     'brown': Asset(build_brown, 'BookCorpus (SentEval probing), GLUE and HANS'),
 }
 
-def asset(name: str) -> Path:
-    "The verified cache folder of the embedded asset `name`, built on first use."
+def asset(name: str, full: bool = False) -> Path:
+    "The verified cache folder of the embedded asset `name`, built on first use (rebuilt if `full` checks fail)."
     if name not in ASSETS: raise AssetError(f'unknown asset {name!r}: the embedded assets are {", ".join(ASSETS)}')
-    return cache_entry(name, ASSETS[name].build)
+    return cache_entry(name, ASSETS[name].build, full=full)
+
+def built_tasks() -> list[Path]:
+    "The cache entries of the offline tasks built so far (`tasks/NAME-seedS-HASH`)."
+    return sorted(p for p in (cache_dir()/'tasks').glob('*') if p.is_dir() and not p.name.startswith('.'))
 
 def verify_assets(full: bool = True) -> dict[str, list[str]]:
-    "Problems of each embedded asset already in the cache (absent ones are reported as such)."
-    return {n: entry_problems(cache_dir()/n, full) if (cache_dir()/n).exists() else ['not built yet']
-            for n in ASSETS}
+    "Problems of each embedded asset (absent ones reported as such) and of every built task in the cache."
+    found = {n: entry_problems(cache_dir()/n, full) if (cache_dir()/n).exists() else ['not built yet'] for n in ASSETS}
+    return found | {f'tasks/{p.name}': entry_problems(p, full) for p in built_tasks()}
+
+def repair_tasks() -> list[str]:
+    "Remove every built task that fails its checksums (it is rebuilt, identical, when next used); their names."
+    broken = [p for p in built_tasks() if entry_problems(p, full=True)]
+    for p in broken: shutil.rmtree(p)
+    return [f'tasks/{p.name}' for p in broken]

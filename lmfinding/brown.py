@@ -18,7 +18,7 @@ __all__ = ['INFORMATIVE', 'NLI_LABELS', 'HANS_LABELS', 'BUILDER_VERSION', 'PROBE
            'read_brown', 'detokenize', 'take', 'balanced', 'probe_pool', 'shift_bigram', 'coordination_split',
            'invert_coordination', 'lexicon', 'replaceable', 'replace_word', 'genre_label', 'genre_rows',
            'drop_adjective', 'swap_nouns', 'swap_conjuncts', 'subsequence_pair', 'constituent_hypothesis', 'nli_rows',
-           'hans_rows', 'brown_task']
+           'hans_rows', 'check_sizes', 'brown_task']
 
 # %% ../nbs/03_brown.ipynb #53952024
 INFORMATIVE = {'news', 'editorial', 'reviews', 'religion', 'hobbies', 'lore', 'belles_lettres', 'government', 'learned'}
@@ -291,12 +291,30 @@ def _key(name, seed, sizes) -> str:
     spec = json.dumps(dict(v=BUILDER_VERSION, sizes=sizes), sort_keys=True)
     return f'tasks/{name}-seed{seed}-{hashlib.sha256(spec.encode()).hexdigest()[:10]}'
 
+def check_sizes(name: str, sizes: dict, default: dict) -> dict:
+    "`sizes` on top of `default`, each a whole number of examples of at least 1 for a split the task has."
+    if bad := sorted(set(sizes) - set(default)):
+        raise DataError(f'{name}: no split {bad[0]!r}; this task has {list(default)} (e.g. {dict(default)})')
+    for split, n in sizes.items():
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise DataError(f'{name}: {split}={n!r} is not a size; give a whole number of examples of at least 1 '
+                            f'(e.g. {split}={default[split]})')
+    return {**default, **{k: int(v) for k, v in sizes.items()}}
+
+def _complete(rows: pd.DataFrame, name: str, sizes: dict) -> pd.DataFrame:
+    "`rows`, once every split asked for has examples (an empty task is never cached)."
+    for split in sizes:
+        if not (rows.get('split', pd.Series(dtype=str)) == split).any():
+            raise DataError(f'{name}: the corpus gave no {split} examples for sizes {sizes}; ask for more')
+    return rows
+
 def brown_task(name: str, seed: int = 0, **sizes) -> Task:
     "The offline task `name` built from Brown with `seed` (sizes per split override the defaults)."
+    if name not in BROWN_TASKS: raise DataError(f'unknown offline task {name!r}: use one of {list(BROWN_TASKS)}')
     build, labels, default = BROWN_TASKS[name]
-    sizes = {**default, **sizes}
+    sizes = check_sizes(name, sizes, default)
     def write(folder):
-        rows = build(read_brown(), sizes, np.random.default_rng(seed), name)
+        rows = _complete(build(read_brown(), sizes, np.random.default_rng(seed), name), name, sizes)
         rows.to_csv(folder/'rows.csv', index=False)
     folder = cache_entry(_key(name, seed, sizes), write)
     rows = pd.read_csv(folder/'rows.csv', keep_default_na=False, dtype=str)

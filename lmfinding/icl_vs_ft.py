@@ -16,16 +16,17 @@ from .data import Task, load_task, task_sizes
 from .fewshot import accuracy, sample_shots
 from .icl import icl_answers
 from .models import load_model
-from .patterns import binarise, pattern
+from .params import check_names, check_positive, check_seeds, check_whole_numbers
+from .patterns import PATTERNS, binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
-from .runs import default_device, load_results, preset_kwargs, run_record, save_results
+from .runs import claim, default_device, identity, load_results, preset_kwargs, run_record, save_results
 from .scale import load_kwargs, params_of, placement
 from .statistics import (ALPHA, Claim, Evidence, holm, holm_family, judge, judge_family, noninferiority, numbers,
                                   one_sample, power_note, untested, welch)
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTEREST', 'OPT', 'PYTHIA', 'FEWSHOT_PRESETS',
+__all__ = ['METHODS', 'GROWS', 'RUN_KEY', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTEREST', 'OPT', 'PYTHIA', 'FEWSHOT_PRESETS',
            'FewShotConfig', 'FewShotData', 'fewshot_data', 'run_plans', 'placements', 'run_folder', 'one_run',
            'FewShotResults', 'majority', 'summarise', 'run_fewshot', 'load_fewshot', 'cell_evidence', 'welch_table',
            'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'generalises', 'noninferior', 'icl_wins_only_larger',
@@ -33,6 +34,8 @@ __all__ = ['METHODS', 'RUN_KEY', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTERE
 
 # %% ../nbs/24_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
+
+GROWS = ('models', 'methods', 'patterns', 'shots', 'data_seeds', 'gpus', 'gpu_gib')   # a folder per run; placement
 
 @dataclass
 class FewShotConfig:
@@ -58,9 +61,13 @@ class FewShotConfig:
     gpu_gib: float = 80.0                            # memory of each of those GPUs, GiB
 
     def __post_init__(self):
-        bad = set(self.methods) - set(METHODS)
-        if bad: raise ValueError(f'unknown methods {sorted(bad)}: use some of {list(METHODS)}')
-        for p in self.patterns: pattern(p)
+        self.models = check_names('models', self.models, example=['smollm2'])
+        self.methods = check_names('methods', self.methods, METHODS)
+        self.patterns = check_names('patterns', self.patterns, list(PATTERNS))
+        self.shots = check_whole_numbers('shots', self.shots, 2, [16, 32])
+        self.data_seeds = check_seeds('data_seeds', self.data_seeds)
+        check_positive('gpus', self.gpus, whole=True, example=8)
+        check_positive('gpu_gib', self.gpu_gib, example=80)
 
 # %% ../nbs/24_icl_vs_ft.ipynb #3d5953a0
 @dataclass
@@ -169,7 +176,8 @@ def summarise(answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def run_fewshot(cfg: FewShotConfig, out) -> FewShotResults:
     "Run (or read back) every (model, method, pattern, n, data seed) of the study; tables are saved under `out`."
     placed = placements(cfg)
-    out, data = Path(out), fewshot_data(cfg)
+    out = claim(out, identity(cfg, grows=GROWS))
+    data = fewshot_data(cfg)
     record = run_record(json.loads(json.dumps(asdict(cfg), default=str)), tasks=data.tasks)
     todo = list(product(cfg.models, cfg.methods, cfg.patterns, cfg.shots, cfg.data_seeds))
     parts = []

@@ -14,18 +14,21 @@ from .data import Task, load_task, task_sizes
 from .features import Features, extract, load_features, save_features
 from .models import load_model
 from .probe import probe_layers
-from .runs import default_device, load_results, preset_kwargs, run_record, save_results, set_seed
+from .params import check_names, check_seeds
+from .runs import claim, default_device, identity, load_results, preset_kwargs, run_record, save_results, set_seed
 from .statistics import ALPHA, Claim, judge, one_sample, paired, power_note, premise_failed
 from .train import Recipe, train
 
 # %% auto #0
-__all__ = ['PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'UNIT', 'PROBE_TASKS', 'PRESETS', 'StudyConfig', 'checkpoints',
-           'study_task', 'checkpoint_features', 'entropy_table', 'probe_checkpoint', 'finetuned_encoder',
+__all__ = ['GROWS', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'UNIT', 'PROBE_TASKS', 'PRESETS', 'StudyConfig',
+           'checkpoints', 'study_task', 'checkpoint_features', 'entropy_table', 'probe_checkpoint', 'finetuned_encoder',
            'StudyResults', 'run_study', 'load_study', 'deltas', 'probe_deltas', 'layer_changes', 'upper_layers_claim',
            'last_layer', 'cls_gain_claim', 'entropy_claim', 'study_claims', 'plot_deltas', 'plot_entropy',
            'preset_config']
 
 # %% ../nbs/13_probing.ipynb #974ed4dd
+GROWS = ('models', 'seeds', 'finetune_tasks')     # each (model, checkpoint) has a folder: these may grow
+
 @dataclass
 class StudyConfig:
     "Everything that defines a probing-before-and-after-fine-tuning study."
@@ -42,6 +45,13 @@ class StudyConfig:
     poolings: tuple = ('cls', 'mean')
     batch_size: int = 64
     max_length: int = 128
+
+    def __post_init__(self):
+        self.models = check_names('models', self.models, example=['minilm'])
+        self.probe_tasks = check_names('probe_tasks', self.probe_tasks, example=['bigram_shift'])
+        self.finetune_tasks = check_names('finetune_tasks', self.finetune_tasks, example=['brown_genre'])
+        self.seeds = check_seeds('seeds', self.seeds)
+        self.poolings = tuple(check_names('poolings', list(self.poolings), ('cls', 'mean', 'last')))
 
 # %% ../nbs/13_probing.ipynb #a1123093
 def checkpoints(cfg: StudyConfig) -> list[dict]:
@@ -107,7 +117,7 @@ def _checkpoint(cfg, model_name, ck, tasks, folder, device):
 
 def run_study(cfg: StudyConfig, out, device: str | None = None) -> StudyResults:
     "Run (or resume) a probing study, saving every checkpoint's tables under `out`."
-    out, device = Path(out), device or default_device()
+    out, device = claim(out, identity(cfg, grows=GROWS)), device or default_device()
     tasks = {t: study_task(t, cfg.probe_paths, cfg.probe_sizes, cfg.data_seed) for t in cfg.probe_tasks}
     record = run_record(json.loads(json.dumps(asdict(cfg), default=str)), tasks=tasks.values())
     tables = {k: [] for k in ('probe', 'entropy', 'finetune')}

@@ -10,19 +10,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .data import Task, load_task
+from .data import Task, load_task, task_sizes
 from .models import load_model
-from .runs import default_device, load_results, preset_kwargs, run_record, save_results
-from .stability import failed, majority_score, reported_score
+from .params import check_choice, check_names, check_positive, check_seeds, wrong
+from .runs import claim, default_device, identity, load_results, preset_kwargs, run_record, save_results
+from .stability import SELECTIONS, failed, majority_score, reported_score
 from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
-__all__ = ['METRICS', 'RESTARTS_PRESETS', 'RestartsConfig', 'metric_of', 'selection_split', 'downsample', 'study_tasks',
+__all__ = ['METRICS', 'GROWS', 'RESTARTS_PRESETS', 'RestartsConfig', 'metric_of', 'selection_split', 'downsample', 'study_tasks',
            'run_folder', 'initial_model', 'one_run', 'RestartsResults', 'run_restarts', 'load_restarts',
            'restarts_config', 'downsample_config', 'remake', 'study_surface']
 
 # %% ../nbs/16_restarts.ipynb #dab30c39
 METRICS = {'cola': 'mcc', 'mrpc': 'acc_f1'}          # every other task: accuracy
+
+GROWS = ('seeds', 'tasks', 'select')   # each run has a folder, and `select` only reads them: these may change
 
 @dataclass
 class RestartsConfig:
@@ -38,6 +41,15 @@ class RestartsConfig:
     checkpoint_every: int = 50
     train_limit: int | None = None                     # down-sample every training set to this many examples
     downsample_n: int = 1000                           # training-set size of the down-sampling experiment (Fig. 3b)
+
+    def __post_init__(self):
+        if not isinstance(self.model, str) or not self.model: raise wrong('model', self.model, 'a model name', 'minilm')
+        self.tasks = check_names('tasks', self.tasks, example=['brown_nli'])
+        self.seeds = check_seeds('seeds', self.seeds)
+        check_names('recipes', list(self.recipes), example=['devlin', 'mosbach'])
+        check_choice('select', self.select, SELECTIONS)
+        check_positive('downsample_n', self.downsample_n, whole=True, example=1000)
+        if self.train_limit is not None: check_positive('train_limit', self.train_limit, whole=True, example=1000)
 
 def metric_of(task: str) -> str: return METRICS.get(task, 'acc')
 
@@ -62,7 +74,7 @@ def downsample(task: Task, n: int | None, seed: int = 0) -> Task:
 def study_tasks(cfg: RestartsConfig) -> dict[str, Task]:
     "The tasks of a study, from files or built offline, each with train, a selection dev and a reported test."
     def one(t):
-        task = selection_split(load_task(t, cfg.paths.get(t), seed=cfg.data_seed, **({} if t in cfg.paths else cfg.sizes)),
+        task = selection_split(load_task(t, cfg.paths.get(t), seed=cfg.data_seed, **({} if t in cfg.paths else task_sizes(t, cfg.sizes))),
                                cfg.data_seed)
         return downsample(task, cfg.train_limit, cfg.data_seed)
     return {t: one(t) for t in cfg.tasks}
@@ -101,7 +113,8 @@ def _baseline(task: Task) -> float:
 
 def run_restarts(cfg: RestartsConfig, out) -> RestartsResults:
     "Run (or resume) every (task, recipe, seed) of the study; tables are saved under `out`."
-    out, tasks = Path(out), study_tasks(cfg)
+    out = claim(out, identity(cfg, grows=GROWS))
+    tasks = study_tasks(cfg)
     record = run_record(json.loads(json.dumps(asdict(cfg), default=str)), tasks=tasks.values())
     todo = [(t, r, s) for t in cfg.tasks for r in cfg.recipes for s in cfg.seeds]
     tables = {k: [] for k in ('log', 'evals', 'grads')}
@@ -165,7 +178,7 @@ def study_surface(cfg: RestartsConfig, pair: dict, out, grid=np.linspace(-2 / 3,
     "Training loss on the plane through the start, the failed and the successful model of `pair`."
     from lmfinding.stability import loss_surface, params_vector
     from lmfinding.train import Classify
-    out = Path(out)
+    out = claim(out, dict(study=identity(cfg, grows=GROWS), pair=pair, examples=examples, grid=list(map(float, grid))))
     if (out/'surface.csv').exists(): return load_results(out, 'surface')[0]
     task = study_tasks(cfg)[pair['task']]
     start, tok = initial_model(cfg, task, pair['failed'])

@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_runs.ipynb #6eab5199
 from __future__ import annotations
-import json, os, platform, random, subprocess, tempfile
+import json, os, platform, random, shutil, subprocess, tempfile
+from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -12,10 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 import lmfinding
+from .assets import share_as_umask
 
 # %% auto #0
 __all__ = ['PACKAGES', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'atomic_write', 'save_results',
-           'load_results', 'preset_kwargs']
+           'load_results', 'preset_kwargs', 'RunMismatch', 'differences', 'identity', 'claim']
 
 # %% ../nbs/04_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -61,7 +63,7 @@ def atomic_write(path, data: str | bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
-        os.replace(tmp, path)
+        os.replace(share_as_umask(Path(tmp)), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
     return path
@@ -82,3 +84,31 @@ def preset_kwargs(presets: dict, preset: str, data_dir=None, **overrides) -> dic
     "The keyword arguments of `preset` (from `presets`), with every non-None `overrides` value on top."
     if preset not in presets: raise ValueError(f'unknown preset {preset!r}: use one of {list(presets)}')
     return presets[preset](data_dir) | {k: v for k, v in overrides.items() if v is not None}
+
+# %% ../nbs/04_runs.ipynb #cc90bfe0
+class RunMismatch(ValueError):
+    "A folder holds the results of a run with other parameters than the ones asked for."
+
+def _plain(params: dict) -> dict: return json.loads(json.dumps(params, sort_keys=True, default=str))
+
+def differences(have: dict, want: dict) -> list[str]:
+    "`key: stored there, asked now` for every key whose value differs."
+    keys = sorted(set(have) | set(want))
+    return [f'{k}: {have.get(k)!r} there, {want.get(k)!r} now' for k in keys if have.get(k) != want.get(k)]
+
+def identity(cfg, grows=()) -> dict:
+    "The fields of config `cfg` that determine its results, less those in `grows` (lists of runs with a folder each)."
+    return {k: v for k, v in asdict(cfg).items() if k not in grows}
+
+def claim(folder, params: dict, overwrite: bool = False) -> Path:
+    "Make `folder` the home of the run with `params`, or stop if it holds a run with other parameters."
+    folder, want = Path(folder), _plain(params)
+    stored = folder/'params.json'
+    if stored.exists() and (have := json.loads(stored.read_text())) != want:
+        if not overwrite:
+            raise RunMismatch(f'{folder} holds results of a run with other parameters ('
+                              + '; '.join(differences(have, want)) + '): use another out_dir, or overwrite=True to '
+                              'delete those results and start again')
+        shutil.rmtree(folder)
+    atomic_write(stored, json.dumps(want, indent=1, sort_keys=True))
+    return folder

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_sweep.ipynb #53ba7f8f
 from __future__ import annotations
-import fcntl, hashlib, itertools, json, os, platform, re, shutil, subprocess, sys, time, traceback
+import ast, fcntl, hashlib, itertools, json, os, platform, re, shlex, shutil, subprocess, sys, time, traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,9 +15,9 @@ from tqdm.auto import tqdm
 from .runs import atomic_write
 
 # %% auto #0
-__all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'read_grid', 'toy_notebook', 'cells',
-           'cell_dir', 'status', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep', 'slurm_script', 'slurm_ping',
-           'run_slurm', 'sweep_cell', 'save_sweep', 'sweep', 'sweep_status']
+__all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'toy_notebook',
+           'cells', 'cell_dir', 'status', 'error_line', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep',
+           'slurm_script', 'slurm_ping', 'run_slurm', 'sweep_cell', 'save_sweep', 'sweep', 'sweep_status']
 
 # %% ../nbs/08_sweep.ipynb #2efaf489
 class SweepError(ValueError):
@@ -47,10 +47,56 @@ def notebook_parameters(nb) -> dict:
                                     '(papermill injects values after it)')
     return {k: v['default'] for k, v in params.items()}
 
+class _UniqueKeys(yaml.SafeLoader):
+    "A YAML loader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."
+
+def _mapping(loader, node, deep=False):
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+    if dup := sorted({k for k in keys if keys.count(k) > 1}, key=str):
+        raise yaml.constructor.ConstructorError(None, None, f'key {dup[0]!r} is given twice', node.start_mark)
+    return loader.construct_mapping(node, deep)
+
+_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+def load_yaml(path) -> object:
+    "The YAML document at `path`; a missing file, a syntax error or a repeated key is a `SweepError` naming the line."
+    path = Path(path)
+    if not path.is_file(): raise SweepError(f'{path}: no such grid file')
+    try: return yaml.load(path.read_text(), Loader=_UniqueKeys)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        at = f'{path}:{mark.line + 1}:{mark.column + 1}' if mark else str(path)
+        what = getattr(e, 'problem', None) or str(e)
+        hint = ' (YAML indents with spaces, never tabs)' if '\t' in path.read_text() else ''
+        raise SweepError(f'{at}: not valid YAML: {what}{hint}') from None
+
+def _workers(spec, where) -> int:
+    w = spec.get('workers', 1)
+    if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+        raise SweepError(where + f'workers: {w!r}: give a whole number of cells run at once, e.g. `workers: 2`')
+    return w
+
+def _literal(source: str):
+    "The value of a default written as a Python literal in the parameters cell (None if it is an expression)."
+    try: return ast.literal_eval(source)
+    except (ValueError, SyntaxError): return None
+
+def _check_types(grid: dict, fixed: dict, known: dict, where: str) -> None:
+    "Every value of a parameter has the type of the notebook's default for it (a list where it takes a list, ...)."
+    for name, values in [*((k, [v]) for k, v in fixed.items()), *grid.items()]:
+        default = _literal(known[name])
+        for v in values:
+            if default is None or v is None: continue
+            kind = (list, tuple) if isinstance(default, (list, tuple)) else (int, float) \
+                if isinstance(default, (int, float)) and not isinstance(default, bool) else type(default)
+            if not isinstance(v, kind):
+                raise SweepError(where + f'{name}: {v!r} is a {type(v).__name__}, but the notebook takes a '
+                                 f'{type(default).__name__} (its default is {default!r})')
+
 def read_grid(path) -> Sweep:
     "Parse and check a grid file: known keys, a notebook with parameters, only its parameters, a non-empty grid."
     path = Path(path)
-    spec = yaml.safe_load(path.read_text()) or {}
+    spec = load_yaml(path) or {}
     where = f'{path}: '
     if not isinstance(spec, dict): raise SweepError(where + 'a grid file is a mapping (notebook, out, grid, ...)')
     if bad := set(spec) - GRID_KEYS: raise SweepError(where + f'unknown keys {sorted(bad)}; a grid file has {sorted(GRID_KEYS)}')
@@ -66,10 +112,11 @@ def read_grid(path) -> Sweep:
         if name not in known:
             raise SweepError(where + f'{name!r} is not a parameter of {spec["notebook"]} (papermill would inject it '
                              f'and nothing would use it); its parameters are {sorted(known)}')
+    _check_types(grid, fixed, known, where)
     ex = spec.get('executor', 'local')
     if ex not in ('local', 'slurm'): raise SweepError(where + f"executor {ex!r}: use 'local' or 'slurm'")
     if bad := set(spec.get('slurm') or {}) - SLURM_KEYS: raise SweepError(where + f'unknown slurm options {sorted(bad)}; use {sorted(SLURM_KEYS)}')
-    return Sweep(Path(spec['notebook']), Path(spec['out']), fixed, grid, ex, int(spec.get('workers', 1)), spec.get('slurm') or {})
+    return Sweep(Path(spec['notebook']), Path(spec['out']), fixed, grid, ex, _workers(spec, where), spec.get('slurm') or {})
 
 # %% ../nbs/08_sweep.ipynb #e01fe40f
 def toy_notebook(folder: Path, body: str = '') -> Path:
@@ -100,10 +147,20 @@ def cells(sweep: Sweep) -> dict[str, dict]:
 
 def cell_dir(sweep: Sweep, cid: str) -> Path: return sweep.out/'cells'/cid
 
+def _held(lockfile: Path) -> bool:
+    "Whether some process holds the lock on `lockfile` (a lock dies with its process, even on SIGKILL)."
+    if not lockfile.exists(): return False
+    with open(lockfile) as f:
+        try: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError: return True
+        return False
+
 def status(sweep: Sweep, cid: str) -> dict:
-    "The state of one cell."
+    "The state of one cell; a cell marked running whose process is gone (no one holds its lock) is `dead`."
     f = cell_dir(sweep, cid)/'status.json'
-    return json.loads(f.read_text()) if f.exists() else dict(status='pending')
+    st = json.loads(f.read_text()) if f.exists() else dict(status='pending')
+    if st['status'] == 'running' and not _held(cell_dir(sweep, cid)/'.lock'): st['status'] = 'dead'
+    return st
 
 def _set_status(sweep: Sweep, cid: str, state: str, **info) -> None:
     now = datetime.now(timezone.utc).isoformat(timespec='seconds')
@@ -111,23 +168,37 @@ def _set_status(sweep: Sweep, cid: str, state: str, **info) -> None:
                                                                       pid=os.getpid(), **info), indent=1))
 
 # %% ../nbs/08_sweep.ipynb #72e4da46
+def error_line(e: BaseException) -> str:
+    "The one line that says what went wrong: the notebook's own exception for a papermill failure."
+    if getattr(e, 'ename', None): return f'{e.ename}: {e.evalue}'[:2000]
+    return f'{type(e).__name__}: {e}'[:2000]
+
+def _interrupted(e: BaseException) -> bool:
+    "Whether `e` is Ctrl-C, here or inside the notebook's kernel (which papermill reports as the cell's error)."
+    return isinstance(e, KeyboardInterrupt) or getattr(e, 'ename', None) == 'KeyboardInterrupt'
+
 def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
-    "Run one cell with papermill; returns its final state ('done' or 'failed')."
+    "Run one cell with papermill; returns its final state ('done' or 'failed'); interrupted, it is left pending."
     import papermill as pm
     folder = cell_dir(sweep, cid); folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder/'params.json', json.dumps(params, indent=1))
-    _set_status(sweep, cid, 'running')
-    t0 = time.time()
-    try:
-        pm.execute_notebook(str(sweep.notebook), str(folder/'notebook.ipynb'), cwd=str(Path(sweep.notebook).parent),
-                            parameters={**params, 'out_dir': str((folder/'results').resolve())}, progress_bar=False,
-                            kernel_name='python3', log_output=False)
-    except BaseException as e:
-        _set_status(sweep, cid, 'failed', seconds=round(time.time() - t0, 1), error=f'{type(e).__name__}: {e}'[:2000],
-                    traceback=traceback.format_exc()[-8000:])
-        if not isinstance(e, Exception): raise
-        return 'failed'
-    _set_status(sweep, cid, 'done', seconds=round(time.time() - t0, 1))
+    with open(folder/'.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        atomic_write(folder/'params.json', json.dumps(params, indent=1))
+        _set_status(sweep, cid, 'running')
+        t0 = time.time()
+        try:
+            pm.execute_notebook(str(sweep.notebook), str(folder/'notebook.ipynb'), cwd=str(Path(sweep.notebook).parent),
+                                parameters={**params, 'out_dir': str((folder/'results').resolve())}, progress_bar=False,
+                                kernel_name='python3', log_output=False)
+        except BaseException as e:
+            if _interrupted(e):                                # Ctrl-C: not the cell's fault, so it stays pending
+                (folder/'status.json').unlink(missing_ok=True)
+                raise KeyboardInterrupt from None
+            _set_status(sweep, cid, 'failed', seconds=round(time.time() - t0, 1), error=error_line(e),
+                        traceback=traceback.format_exc()[-8000:])
+            if not isinstance(e, Exception): raise
+            return 'failed'
+        _set_status(sweep, cid, 'done', seconds=round(time.time() - t0, 1))
     return 'done'
 
 # %% ../nbs/08_sweep.ipynb #f2e04b3f
@@ -158,12 +229,12 @@ def gather(sweep: Sweep) -> dict[str, Path]:
                      json.dumps(dict(sweep=str(sweep.out), notebook=str(sweep.notebook), cells=records[name]), indent=1, default=str))
     return out
 
-def manifest(sweep: Sweep) -> dict:
-    "Every cell's parameters and state, and the counts per state; written to `OUT/manifest.json`."
+def manifest(sweep: Sweep, write: bool = True) -> dict:
+    "Every cell's parameters and state, and the counts per state; written to `OUT/manifest.json` if `write`."
     m = {cid: dict(params=p, **status(sweep, cid)) for cid, p in cells(sweep).items()}
-    counts = {s: sum(c['status'] == s for c in m.values()) for s in ('pending', 'running', 'done', 'failed')}
+    counts = {s: sum(c['status'] == s for c in m.values()) for s in ('pending', 'running', 'dead', 'done', 'failed')}
     doc = dict(notebook=str(sweep.notebook), out=str(sweep.out), counts=counts, cells=m)
-    atomic_write(sweep.out/'manifest.json', json.dumps(doc, indent=1, default=str))
+    if write: atomic_write(sweep.out/'manifest.json', json.dumps(doc, indent=1, default=str))
     return doc
 
 # %% ../nbs/08_sweep.ipynb #a75cdfe4
@@ -183,10 +254,11 @@ def _bar(sweep, n_todo):
     done = sum(status(sweep, c)['status'] == 'done' for c in cells(sweep))
     return tqdm(total=n_todo, desc=f'sweep {sweep.out.name} ({done} done before)', unit='cell')
 
-def run_sweep(sweep: Sweep, retry_failed: bool = True) -> dict:
-    "Run every cell not yet done; returns the manifest."
+def run_sweep(sweep: Sweep, retry_failed: bool = True, save: bool = False) -> dict:
+    "Run every cell not yet done (recording the sweep in `OUT/sweep.json` first if `save`); returns the manifest."
     lock = _lock(sweep)
     try:
+        if save: save_sweep(sweep)
         work = todo(sweep, retry_failed)
         manifest(sweep)
         if sweep.executor == 'slurm': run_slurm(sweep, work)
@@ -207,16 +279,18 @@ def run_sweep(sweep: Sweep, retry_failed: bool = True) -> dict:
 def slurm_script(sweep: Sweep, n: int, python: str = sys.executable) -> str:
     "The sbatch script of a job array over `n` pending cells."
     o = sweep.slurm; logs = (sweep.out/'slurm').resolve()
-    lines = ['#!/bin/bash', f'#SBATCH --job-name=lmf-{sweep.out.name}'[:60],
-             f'#SBATCH --array=0-{n - 1}' + (f'%{o["parallel"]}' if o.get('parallel') else ''),
-             f'#SBATCH --output={logs}/%A_%a.out']
+    name = re.sub(r'[^A-Za-z0-9._-]+', '_', sweep.out.name)
+    lines = ['#!/bin/bash', f'#SBATCH --job-name=lmf-{name}'[:60],
+             f'#SBATCH --array=0-{n - 1}' + (f'%{o["parallel"]}' if o.get('parallel') else '')]
     if o.get('partition'): lines.append(f'#SBATCH --partition={o["partition"]}')
     if o.get('time'): lines.append(f'#SBATCH --time={o["time"]}')
     if o.get('gpus'): lines.append(f'#SBATCH --gres=gpu:{o["gpus"]}')
     if o.get('mem'): lines.append(f'#SBATCH --mem={o["mem"]}')
     if o.get('cpus'): lines.append(f'#SBATCH --cpus-per-task={o["cpus"]}')
     lines += [f'#SBATCH {x}' for x in o.get('extra', [])]
-    lines += [f'cd {Path.cwd()}', f'exec {python} -m lmfinding.cli sweep-cell {sweep.out.resolve()} "$SLURM_ARRAY_TASK_ID"']
+    q = shlex.quote
+    lines += [f'cd {q(str(Path.cwd()))}',
+              f'exec {q(str(python))} -m lmfinding.cli sweep-cell {q(str(sweep.out.resolve()))} "$SLURM_ARRAY_TASK_ID"']
     return '\n'.join(lines) + '\n'
 
 def slurm_ping() -> None:
@@ -236,7 +310,8 @@ def run_slurm(sweep: Sweep, work: dict[str, dict], poll: float = 2.0) -> None:
     for cid, p in work.items():
         atomic_write(cell_dir(sweep, cid)/'params.json', json.dumps(p, indent=1))
     atomic_write(d/'array.sh', slurm_script(sweep, len(work)))
-    r = subprocess.run(['sbatch', '--parsable', str(d/'array.sh')], capture_output=True, text=True)
+    logs = f"--output={(d/'%A_%a.out').resolve()}"                # an argument, never parsed by a shell
+    r = subprocess.run(['sbatch', '--parsable', logs, str(d/'array.sh')], capture_output=True, text=True)
     if r.returncode: raise SweepError(f'sbatch refused the job array: {r.stderr.strip()}')
     job = r.stdout.strip().split(';')[0]
     with _bar(sweep, len(work)) as bar:
@@ -266,17 +341,16 @@ def save_sweep(sweep: Sweep) -> None:
                  parameters=sweep.parameters, grid=sweep.grid, executor=sweep.executor, workers=sweep.workers, slurm=sweep.slurm), indent=1))
 
 def sweep(grid_path, retry_failed: bool = True, **overrides) -> dict:
-    "Run (or resume) the sweep of a grid file; returns the manifest."
+    "Run (or resume) the sweep of a grid file; returns the manifest. Nothing is written before the lock is held."
     sw = read_grid(grid_path)
     for k, v in overrides.items():
         if v is not None: setattr(sw, k, v)
-    save_sweep(sw)
-    return run_sweep(sw, retry_failed)
+    return run_sweep(sw, retry_failed, save=True)
 
 def sweep_status(grid_path) -> str:
     "One line of counts and one line per failed cell."
     sw = read_grid(grid_path)
-    m = manifest(sw) if sw.out.exists() else dict(counts=dict(pending=len(cells(sw))), cells={})
+    m = manifest(sw, write=False) if sw.out.exists() else dict(counts=dict(pending=len(cells(sw))), cells={})
     lines = [f'{sw.out}: ' + ', '.join(f'{n} {s}' for s, n in m['counts'].items())]
     lines += [f"  failed {c}: {v.get('error', '')[:200]}" for c, v in m['cells'].items() if v['status'] == 'failed']
     return '\n'.join(lines)

@@ -168,3 +168,21 @@ def test_gathered_sweep_is_analysed_without_models(tmp_path):
     welch = pd.read_csv(gathered/'welch_ood.csv')
     assert set(welch.icl_model) == set(welch.ft_model) == {'tiny-llama', 'tiny-opt'}, welch
     assert len(welch) == 2 * 2 * 2                                     # ICL model x FT model x FT method
+
+
+def test_ctrl_c_leaves_the_running_cell_pending(tmp_path):
+    """SIGINT (Ctrl-C, sent to the whole process group as a terminal does) stops the sweep; the interrupted cell is
+    pending, not failed, and a restarted sweep runs it."""
+    grid = _grid(tmp_path)
+    sw = read_grid(grid)
+    p = subprocess.Popen(LMF + ['sweep', str(grid)], cwd=tmp_path, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and not any(status(sw, c)['status'] == 'running' for c in cells(sw)):
+        time.sleep(0.2)
+    time.sleep(1.0)                                                 # inside the notebook's delay
+    os.killpg(p.pid, signal.SIGINT)
+    p.wait(timeout=120)
+    states = [status(sw, c)['status'] for c in cells(sw)]
+    assert 'failed' not in states and 'running' not in states and 'dead' not in states, states
+    assert 'pending' in states, states
