@@ -12,7 +12,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['SPLITS', 'FORMATS', 'SENTEVAL_TASKS', 'GLUE_FILES', 'SENTEVAL_SPLITS', 'HUB_SPLITS', 'DataError', 'Task', 'read_tsv',
            'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'load_hub', 'load_task',
-           'task_sizes']
+           'check_task', 'task_sizes']
 
 # %% ../nbs/02_data.ipynb #1e71789c
 SPLITS = ('train', 'dev', 'test')
@@ -118,6 +118,7 @@ def read_format(path, fmt: Format, split: str) -> pd.DataFrame:
     "Examples of one file in format `fmt` as task rows of split `split`."
     need = [c for c in (fmt.text, fmt.text_b, fmt.label, *fmt.keep) if c]
     df = read_tsv(path, list(fmt.columns) if fmt.columns else None, need)
+    if df.empty: raise _fail(path, 0, 'a header line and no examples', 'Point to the complete file of this task.')
     _check_labels(df, path, fmt.label, fmt.labels)
     out = pd.DataFrame(dict(text=df[fmt.text], text_b=df[fmt.text_b] if fmt.text_b else '',
                             label=df[fmt.label], split=split))
@@ -195,6 +196,18 @@ def load_task(name: str, path=None, seed: int = 0, **sizes) -> Task:
     known = sorted({*FORMATS, *SENTEVAL_TASKS} - {'senteval'})
     raise DataError(f'unknown task {name!r} (path={path}): file tasks are {known}, offline tasks are '
                     f'{list(BROWN_TASKS)}; SentEval tasks need the path of their .txt file.')
+
+# %% ../nbs/02_data.ipynb #bbb70fd4
+def check_task(task: Task, splits=SPLITS) -> Task:
+    "`task`, if each of `splits` has examples and its training split (if needed) has at least two labels."
+    counts = task.rows.split.value_counts()
+    if missing := [s for s in splits if counts.get(s, 0) == 0]:
+        raise DataError(f'{task.name} from {task.source or "memory"}: no {missing[0]} examples, and this study needs '
+                        f'{" and ".join(splits)}. Give the complete data (e.g. a GLUE folder with train.tsv and dev.tsv).')
+    if 'train' in splits and (n := task.split('train').label.nunique()) < 2:
+        raise DataError(f'{task.name} from {task.source or "memory"}: the training split has {n} label(s); '
+                        'a classifier or probe needs at least two. Give the complete training file.')
+    return task
 
 # %% ../nbs/02_data.ipynb #fa99f696
 def task_sizes(name: str, sizes: dict) -> dict:

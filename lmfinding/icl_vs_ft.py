@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
-from .data import Task, load_task, task_sizes
+from .data import DataError, Task, check_task, load_task, task_sizes
 from .fewshot import accuracy, sample_shots
 from .icl import icl_answers
 from .models import load_model
@@ -86,11 +86,13 @@ def _eval_split(t: Task) -> pd.DataFrame:
 def fewshot_data(cfg: FewShotConfig) -> FewShotData:
     "The study's data: binary labels, the evaluation set capped at `eval_limit`, the chosen HANS heuristics."
     def get(name): return load_task(name, cfg.paths.get(name), seed=0, **({} if name in cfg.paths else task_sizes(name, cfg.sizes)))
-    ind, ood = get(cfg.in_domain), get(cfg.ood)
+    ind, ood = check_task(get(cfg.in_domain), ('train',)), get(cfg.ood)
     ev = binarise(_eval_split(ind), cfg.mnli_neutral)
     if cfg.eval_limit and len(ev) > cfg.eval_limit: ev = ev.sample(cfg.eval_limit, random_state=0).sort_index()
     o = binarise(_eval_split(ood), 'merge')
     if cfg.heuristics: o = o[o.heuristic.isin(cfg.heuristics)].reset_index(drop=True)
+    for name, rows in ((cfg.in_domain, ev), (cfg.ood, o)):
+        if rows.empty: raise DataError(f'{name}: no evaluation examples (dev or test split, or HANS heuristics {cfg.heuristics})')
     return FewShotData(binarise(ind.split('train'), cfg.mnli_neutral), ev.reset_index(drop=True), o, [ind, ood])
 
 # %% ../nbs/24_icl_vs_ft.ipynb #e48b7e53

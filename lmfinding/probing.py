@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .data import Task, load_task, task_sizes
+from .data import Task, check_task, load_task, task_sizes
 from .features import Features, extract, load_features, save_features
 from .models import load_model
 from .probe import probe_layers
@@ -61,9 +61,10 @@ def checkpoints(cfg: StudyConfig) -> list[dict]:
                   for s in cfg.seeds]
 
 # %% ../nbs/13_probing.ipynb #383f6b40
-def study_task(name: str, paths: dict, sizes: dict, seed: int) -> Task:
-    "A probing or fine-tuning task of the study, from its files or from Brown."
-    return load_task(name, paths.get(name), seed=seed, **({} if name in paths else task_sizes(name, sizes)))
+def study_task(name: str, paths: dict, sizes: dict, seed: int, needs=('train', 'dev', 'test')) -> Task:
+    "A probing or fine-tuning task of the study, from its files or from Brown, with the splits it `needs`."
+    return check_task(load_task(name, paths.get(name), seed=seed, **({} if name in paths else task_sizes(name, sizes))),
+                      needs)
 
 # %% ../nbs/13_probing.ipynb #77dfd2f1
 def checkpoint_features(encoder, tok, task: Task, folder: Path, cfg: StudyConfig) -> Features:
@@ -109,7 +110,7 @@ def _checkpoint(cfg, model_name, ck, tasks, folder, device):
     if ck['checkpoint'] == 'pretrained':
         (enc, tok), ft = load_model(model_name), pd.DataFrame()
     else:
-        ft_task = study_task(ck['finetune_task'], cfg.finetune_paths, cfg.finetune_sizes, cfg.data_seed)
+        ft_task = study_task(ck['finetune_task'], cfg.finetune_paths, cfg.finetune_sizes, cfg.data_seed, ('train', 'dev'))
         enc, tok, ft = finetuned_encoder(model_name, ft_task, cfg, ck['ft_seed'], device)
         ft = ft.assign(**meta)
     probe, ent = probe_checkpoint(enc.to(device).eval(), tok, tasks, folder, cfg, **meta)
@@ -218,16 +219,17 @@ def study_claims(probe: pd.DataFrame, entropy: pd.DataFrame) -> list[Claim]:
     return [upper_layers_claim(probe), cls_gain_claim(probe), entropy_claim(entropy)]
 
 # %% ../nbs/13_probing.ipynb #39601046
-def plot_deltas(probe: pd.DataFrame):
-    "Change in probing accuracy per layer after fine-tuning, one panel per probing task, cls vs mean."
+def plot_deltas(probe: pd.DataFrame, value: str = 'test_acc', label: str = 'Δ probing accuracy (points)',
+                scale: float = 100):
+    "Change of `value` per layer after fine-tuning, one panel per probing task, cls vs mean."
     import seaborn as sns
-    d = deltas(probe).assign(delta=lambda x: 100 * x.delta)
+    d = deltas(probe, value).assign(delta=lambda x: scale * x.delta)
     g = sns.relplot(d, x='layer', y='delta', hue='pooling', style='model' if d.model.nunique() > 1 else None,
                     col='probe_task', row='finetune_task', kind='line', marker='o', errorbar='sd', height=3,
                     aspect=1.2, facet_kws=dict(sharey=False))
     for ax in g.axes.flat: ax.axhline(0, color='grey', lw=.8)
     g.set_titles(row_template='fine-tuned on {row_name}', col_template='{col_name}')
-    g.set_axis_labels('layer', 'Δ probing accuracy (points)')
+    g.set_axis_labels('layer', label)
     return g.figure
 
 def plot_entropy(entropy: pd.DataFrame):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .data import Task, load_task, task_sizes
+from .data import Task, check_task, load_task, task_sizes
 from .models import load_model
 from .params import check_choice, check_names, check_positive, check_seeds, wrong
 from .runs import claim, default_device, identity, load_results, preset_kwargs, run_record, save_results
@@ -74,7 +74,8 @@ def downsample(task: Task, n: int | None, seed: int = 0) -> Task:
 def study_tasks(cfg: RestartsConfig) -> dict[str, Task]:
     "The tasks of a study, from files or built offline, each with train, a selection dev and a reported test."
     def one(t):
-        task = selection_split(load_task(t, cfg.paths.get(t), seed=cfg.data_seed, **({} if t in cfg.paths else task_sizes(t, cfg.sizes))),
+        task = selection_split(check_task(load_task(t, cfg.paths.get(t), seed=cfg.data_seed,
+                                         **({} if t in cfg.paths else task_sizes(t, cfg.sizes))), ('train', 'dev')),
                                cfg.data_seed)
         return downsample(task, cfg.train_limit, cfg.data_seed)
     return {t: one(t) for t in cfg.tasks}
