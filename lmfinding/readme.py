@@ -4,12 +4,13 @@
 
 # %% ../nbs/05_readme.ipynb #e5f09736
 from __future__ import annotations
-import base64
+import base64, re
 from pathlib import Path
 import nbformat
 
 # %% auto #0
-__all__ = ['directives', 'notebook_markdown', 'stored_outputs', 'show_finding', 'write_readme']
+__all__ = ['directives', 'notebook_markdown', 'stored_outputs', 'figure_name', 'plain_text', 'figure_alt', 'named_figure',
+           'show_finding', 'write_readme']
 
 # %% ../nbs/05_readme.ipynb #fe0f8d44
 def directives(source: str) -> dict[str, str]:
@@ -33,7 +34,8 @@ def _output(out, images: Path | None, stem: str) -> str:
     if 'image/png' in data and images is not None:
         images.mkdir(parents=True, exist_ok=True)
         (images/f'{stem}.png').write_bytes(base64.b64decode(data['image/png']))
-        return f'![]({images.name}/{stem}.png)'
+        alt = out.get('metadata', {}).get('image/png', {}).get('alt', '')
+        return f'![{alt}]({images.name}/{stem}.png)'
     if 'text/markdown' in data: return data['text/markdown'].strip()
     if 'text/plain' in data: return f'```\n{data["text/plain"].rstrip()}\n```'
     return ''
@@ -42,7 +44,9 @@ def notebook_markdown(path, images: Path | None = None) -> str:
     "Markdown of the notebook at `path` with its stored outputs (images saved under `images`)."
     nb, parts = nbformat.read(path, as_version=4), []
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == 'markdown': parts.append(cell.source.strip()); continue
+        if cell.cell_type == 'markdown':
+            parts.append(cell.source.strip())
+            continue
         if cell.cell_type != 'code': continue
         d = directives(cell.source)
         if 'hide' in d or d.get('include') == 'false' or 'default_exp' in d: continue
@@ -57,13 +61,55 @@ def stored_outputs(path, mime: str) -> list:
     return [o['data'][mime] for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])
             if mime in o.get('data', {})]
 
-def show_finding(path, figures=(0,)):
-    "Display stored `figures` and the last stored markdown (the verdicts) of the findings notebook at `path`."
+_SAVEFIG = re.compile(r"""savefig\([^)]*?['"]([^'"/]+?)\.(?:png|svg|pdf)['"]""")
+
+def figure_name(source: str) -> str | None:
+    "The name of the figure a code cell makes: its `#| label:` directive, or the stem of the file it saves."
+    label = directives(source).get('label')
+    if label: return label
+    m = _SAVEFIG.search(source)
+    return m.group(1) if m else None
+
+# %% ../nbs/05_readme.ipynb #c3a1e7ab
+def _sentence(p: str) -> str:
+    p = ' '.join(p.split()).rstrip(':')
+    return p if p[-1:] in '.!?' else p + '.'
+
+def plain_text(md: str, limit: int = 300) -> str:
+    "Markdown `md` as one line of plain text: paragraphs and headings as sentences, no markup."
+    t = re.sub(r'\[([^\]]*)\]\([^)]*\)', r'\1', md)                # links: their text
+    t = re.sub(r'^#+\s*(.*)$', r'\1\n', t, flags=re.M)                 # headings: a paragraph each
+    t = re.sub(r'\\([A-Za-z]+)', r'\1', re.sub(r'[*`$\[\]]', '', t))      # no emphasis, code, math marks
+    t = ' '.join(_sentence(p) for p in re.split(r'\n\s*\n', t) if p.strip())
+    return t if len(t) <= limit else t[:limit - 1].rsplit(' ', 1)[0] + '…'
+
+def figure_alt(cells: list, i: int) -> str:
+    "Alt text of the figure that code cell `i` of `cells` makes: `fig-alt`, `fig-cap`, or the markdown above it."
+    d = directives(cells[i].source)
+    if d.get('fig-alt') or d.get('fig-cap'): return d.get('fig-alt') or d['fig-cap']
+    above = [c.source for c in cells[:i] if c.cell_type == 'markdown']
+    return plain_text(above[-1]) if above else 'Figure'
+
+# %% ../nbs/05_readme.ipynb #ca524ecb
+def named_figure(path, name: str) -> tuple[str, str]:
+    "The stored PNG (base64) of the figure `name` in the notebook at `path`, and its alt text."
+    cells, names = nbformat.read(path, as_version=4).cells, []
+    for i, c in enumerate(cells):
+        pngs = [o['data']['image/png'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {})]
+        if c.cell_type != 'code' or not pngs: continue
+        if figure_name(c.source) == name: return pngs[0], figure_alt(cells, i)
+        names.append(figure_name(c.source))
+    raise KeyError(f'{path} has no stored figure named {name!r}; its figures are {names}')
+
+def show_finding(path, figures: tuple[str, ...]):
+    "Display the `figures` (by name) and the verdicts (the last stored markdown) of the findings notebook at `path`."
     from IPython.display import Image, Markdown, display
-    figs, mds = stored_outputs(path, 'image/png'), stored_outputs(path, 'text/markdown')
-    if not figs or not mds:
-        display(Markdown(f'*{Path(path).stem} has no stored results yet: run `make reproduce`.*')); return
-    for i in figures: display(Image(data=base64.b64decode(figs[i])))
+    if not stored_outputs(path, 'image/png') or not (mds := stored_outputs(path, 'text/markdown')):
+        display(Markdown(f'*{Path(path).stem} has no stored results yet: run `make reproduce`.*'))
+        return
+    for name in figures:
+        png, alt = named_figure(path, name)
+        display(Image(data=base64.b64decode(png), alt=alt))
     display(Markdown(mds[-1]))
 
 # %% ../nbs/05_readme.ipynb #f52be7fd

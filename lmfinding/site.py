@@ -4,15 +4,16 @@
 
 # %% ../nbs/07_site.ipynb #21dc7294
 from __future__ import annotations
-import copy, glob, html, os, shutil, subprocess
+import copy, glob, html, os, re, shutil, subprocess, sys, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import nbformat
 import yaml
-from .readme import directives
+from .readme import directives, figure_alt
 
 # %% auto #0
-__all__ = ['CSS', 'Page', 'page_title', 'site_pages', 'page_body', 'page_html', 'build_site']
+__all__ = ['CSS', 'KATEX_FILES', 'Page', 'page_title', 'site_pages', 'page_body', 'link_target', 'relink', 'katex_dir',
+           'vendor_katex', 'math_head', 'page_html', 'build_site']
 
 # %% ../nbs/07_site.ipynb #e424148b
 @dataclass
@@ -54,15 +55,24 @@ def site_pages(root='.') -> list[Page]:
     return pages
 
 # %% ../nbs/07_site.ipynb #bc3269d1
+def _add_alt(outputs: list, alt: str) -> None:
+    for o in outputs:
+        for mime in ('image/png', 'image/jpeg', 'image/svg+xml'):
+            if mime in o.get('data', {}):
+                meta = o.setdefault('metadata', {}).setdefault(mime, {})
+                meta.setdefault('alt', alt)
+
 def _prepared(path: Path):
     nb = copy.deepcopy(nbformat.read(path, as_version=4))
     cells = []
-    for c in nb.cells:
+    for i, c in enumerate(nb.cells):
         d = directives(c.source) if c.cell_type == 'code' else {}
-        if 'hide' in d or 'default_exp' in d: continue
+        if 'hide' in d or any(k.split()[0] == 'default_exp' for k in d if k): continue
         if c.cell_type == 'code':
             c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
             c.outputs = [o for o in c.get('outputs', []) if o.get('name') != 'stderr']
+            if not c.source and not c.outputs: continue
+            _add_alt(c.outputs, figure_alt(nb.cells, i))
             if d.get('echo') == 'false': c.metadata.setdefault('tags', []).append('remove_input')
         cells.append(c)
     nb.cells = cells
@@ -75,7 +85,9 @@ def page_body(path: Path) -> str:
         return mistune.html(path.read_text())
     from nbconvert import HTMLExporter
     from traitlets.config import Config
-    c = Config(); c.TagRemovePreprocessor.remove_input_tags = {'remove_input'}; c.TagRemovePreprocessor.enabled = True
+    c = Config()
+    c.TagRemovePreprocessor.remove_input_tags = {'remove_input'}
+    c.TagRemovePreprocessor.enabled = True
     body, _ = HTMLExporter(config=c, template_name='basic').from_notebook_node(_prepared(path))
     return body
 
@@ -83,16 +95,64 @@ def page_body(path: Path) -> str:
 CSS = '''body{font-family:system-ui,sans-serif;margin:0;display:flex;color:#222}
 nav{width:16rem;min-width:16rem;padding:1rem;background:#f6f7f9;height:100vh;overflow:auto;position:sticky;top:0;font-size:.9rem}
 nav h2{font-size:.75rem;text-transform:uppercase;color:#666;margin:1rem 0 .3rem}nav a{display:block;padding:.15rem 0;color:#2a5db0;text-decoration:none}
-nav a.current{font-weight:bold;color:#000}main{padding:1rem 2.5rem;max-width:60rem;overflow-x:auto}
-img{max-width:100%}pre{background:#f6f7f9;padding:.6rem;overflow-x:auto}table{border-collapse:collapse;font-size:.85rem}
+nav a.current{font-weight:bold;color:#000}main{padding:1rem 2.5rem;max-width:60rem;min-width:0;flex:1;overflow-x:auto}
+img{max-width:100%}pre{background:#f6f7f9;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}
+table{border-collapse:collapse;font-size:.85rem}.output_html,.output_area{overflow-x:auto}
 td,th{border:1px solid #ddd;padding:.2rem .5rem}.pager{display:flex;justify-content:space-between;margin:2rem 0}
 .jp-InputPrompt,.jp-OutputPrompt,.prompt,.anchor-link{display:none}.site-title{font-weight:bold;font-size:1.1rem;margin-bottom:.5rem}'''
 
 def _link(frm: Page, to: Page) -> str:
     return os.path.relpath(to.href, os.path.dirname(frm.href) or '.')
 
-def page_html(page: Page, pages: list[Page], site_title: str) -> str:
-    "A whole HTML page: sidebar, content, previous/next links."
+def _root(page: Page) -> Path: return page.source.parents[len(Path(page.href).parts) - 1]
+
+def link_target(link: str, page: Page, pages: list[Page]) -> Page | None:
+    "The page whose source the relative `link` on `page` names, read from the page's folder, then the root."
+    for base in (page.source.parent, _root(page)):
+        hit = next((q for q in pages if q.source == (base/link).resolve()), None)
+        if hit: return hit
+    return None
+
+_A_HREF = re.compile(r'(<a\s[^>]*?href=")([^"#:?]+)(#[^"]*)?(")')     # relative links only
+
+def relink(body: str, page: Page, pages: list[Page]) -> str:
+    "`body` with each link to a page's source file pointing at that page's HTML, relative to `page`."
+    def fix(m):
+        to = link_target(html.unescape(m.group(2)), page, pages)
+        return m.group(0) if to is None else f'{m.group(1)}{_link(page, to)}{m.group(3) or ""}{m.group(4)}'
+    return _A_HREF.sub(fix, body)
+
+# %% ../nbs/07_site.ipynb #1a8a1c64
+KATEX_FILES = ('katex.min.js', 'katex.min.css', 'contrib/auto-render.min.js', 'fonts/*.woff2')
+
+def katex_dir() -> Path | None:
+    "The KaTeX distribution that `make katex` installed (or that `$LMFINDING_KATEX` names), if any."
+    for d in (os.environ.get('LMFINDING_KATEX'), Path(sys.prefix)/'share'/'katex'):
+        if d and (Path(d)/'katex.min.js').is_file(): return Path(d)
+    return None
+
+def vendor_katex(src: Path, out: Path) -> list[Path]:
+    "Copy the KaTeX files the pages need from the distribution `src` into `out/_katex`."
+    copied = []
+    for f in sorted(f for pattern in KATEX_FILES for f in Path(src).glob(pattern)):
+        dst = out/'_katex'/f.relative_to(src)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        copied.append(Path(shutil.copy2(f, dst)))
+    return copied
+
+_KATEX_OPTIONS = ("{delimiters:[{left:'$$',right:'$$',display:true},{left:'$',right:'$',display:false}],"
+                  "throwOnError:false}")
+
+def math_head(page: Page) -> str:
+    "The `<head>` tags that typeset the math of `page` with the site's own KaTeX."
+    k = os.path.relpath('_katex', os.path.dirname(page.href) or '.')
+    return (f'<link rel="stylesheet" href="{k}/katex.min.css"><script defer src="{k}/katex.min.js"></script>'
+            f'<script defer src="{k}/contrib/auto-render.min.js" '
+            f'onload="renderMathInElement(document.querySelector(\'main\'),{_KATEX_OPTIONS})"></script>')
+
+# %% ../nbs/07_site.ipynb #f4a524f9
+def page_html(page: Page, pages: list[Page], site_title: str, math: bool = False) -> str:
+    "A whole HTML page: sidebar, content (links to other pages made relative), previous/next links, KaTeX if `math`."
     nav, section = [f'<div class="site-title">{html.escape(site_title)}</div>'], None
     for p in pages:
         if p.section != section and p.section: nav.append(f'<h2>{html.escape(p.section)}</h2>')
@@ -103,24 +163,32 @@ def page_html(page: Page, pages: list[Page], site_title: str) -> str:
     prev = f'<a rel="prev" href="{_link(page, pages[i - 1])}">&larr; {html.escape(pages[i - 1].title)}</a>' if i else '<span></span>'
     nxt = f'<a rel="next" href="{_link(page, pages[i + 1])}">{html.escape(pages[i + 1].title)} &rarr;</a>' if i + 1 < len(pages) else ''
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(page.title)} – {html.escape(site_title)}</title>'
-            f'<style>{CSS}</style></head><body><nav id="sidebar">{"".join(nav)}</nav>'
-            f'<main>{page_body(page.source)}<div class="pager">{prev}{nxt}</div></main></body></html>')
+            f'<style>{CSS}</style>{math_head(page) if math else ""}</head><body><nav id="sidebar">{"".join(nav)}</nav>'
+            f'<main>{relink(page_body(page.source), page, pages)}'
+            f'<div class="pager">{prev}{nxt}</div></main></body></html>')
+
+def _nbconvert_site(root: Path, out: Path, pages: list[Page]) -> None:
+    conf = yaml.safe_load((root/'_quarto.yml').read_text())
+    tmp = out.with_name(out.name + '.partial')
+    shutil.rmtree(tmp, ignore_errors=True)
+    katex = katex_dir()
+    if katex: vendor_katex(katex, tmp)
+    else: warnings.warn('KaTeX is not installed: math is shown as TeX. `make katex` installs it.')
+    for p in pages:
+        (tmp/p.href).parent.mkdir(parents=True, exist_ok=True)
+        (tmp/p.href).write_text(page_html(p, pages, conf['website'].get('title', root.name), math=bool(katex)))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
 
 def build_site(root='.', out=None, renderer: str = 'auto') -> tuple[Path, str]:
     "Render the site of `_quarto.yml` at `root` into `out` (default `_site`); returns the home page and the renderer used."
-    root = Path(root).resolve(); out = Path(out or root/'_site')
+    root = Path(root).resolve()
+    out = Path(out or root/'_site')
     if renderer == 'auto': renderer = 'quarto' if shutil.which('quarto') else 'nbconvert'
     if renderer not in ('quarto', 'nbconvert'): raise ValueError(f"renderer={renderer!r}: use 'auto', 'quarto' or 'nbconvert'")
     pages = site_pages(root)
-    if renderer == 'quarto':
-        subprocess.run(['quarto', 'render', '--output-dir', str(out)], cwd=root, check=True)
-    else:
-        conf = yaml.safe_load((root/'_quarto.yml').read_text())
-        tmp = out.with_name(out.name + '.partial'); shutil.rmtree(tmp, ignore_errors=True)
-        for p in pages:
-            (tmp/p.href).parent.mkdir(parents=True, exist_ok=True)
-            (tmp/p.href).write_text(page_html(p, pages, conf['website'].get('title', root.name)))
-        shutil.rmtree(out, ignore_errors=True); tmp.rename(out)
+    if renderer == 'quarto': subprocess.run(['quarto', 'render', '--output-dir', str(out)], cwd=root, check=True)
+    else: _nbconvert_site(root, out, pages)
     (out/'index.html').write_text(f'<!doctype html><meta http-equiv="refresh" content="0; url={pages[0].href}">'
                                   f'<a href="{pages[0].href}">{html.escape(pages[0].title)}</a>')
     return out/pages[0].href, renderer

@@ -1,5 +1,6 @@
-"""The `lmfinding` command: verified assets, clear one-line errors, and broken cache entries rebuilt."""
-import os, subprocess, sys
+"""The `lmfinding` command: verified assets, clear one-line errors within a second, clean help, and broken cache
+entries rebuilt."""
+import os, subprocess, sys, time
 from pathlib import Path
 
 LMF = Path(sys.executable).parent/'lmfinding'
@@ -12,7 +13,8 @@ def run(*args, **env):
 def test_assets_verify_full_checksums():
     r = run('assets', 'verify')
     assert r.returncode == 0, r.stdout + r.stderr
-    assert [l.split()[1] for l in r.stdout.splitlines()] == ['ok', 'ok', 'ok']
+    lines = [l.split() for l in r.stdout.splitlines()]
+    assert [l[0] for l in lines[:3]] == ['minilm', 'smollm2', 'brown'] and all(l[1] == 'ok' for l in lines), r.stdout
 
 
 def test_unwritable_cache_is_named_with_the_fix(tmp_path):
@@ -44,3 +46,40 @@ def test_reproduce_without_findings_says_so(tmp_path):
     (tmp_path/'nbs').mkdir()
     r = run('reproduce', '--nbs', str(tmp_path/'nbs'), '--out', str(tmp_path/'out'))
     assert r.returncode == 0 and 'nothing to reproduce' in r.stdout
+
+
+def timed(*args, **env):
+    t0 = time.time()
+    r = run(*args, **env)
+    return r, time.time() - t0
+
+
+def test_help_is_clean_and_version_answers():
+    r, secs = timed('--help')
+    assert r.returncode == 0 and secs < 5
+    assert 'sweep-cell' not in r.stdout and 'SUPPRESS' not in r.stdout and 'reproduce' in r.stdout
+    v = run('--version')
+    assert v.returncode == 0 and v.stdout.startswith('lmfinding ')
+    assert '{quick,paper,tiny}' in run('reproduce', '--help').stdout
+
+
+def test_bad_preset_fails_at_once_in_one_line():
+    r, secs = timed('reproduce', '--preset', 'nope')
+    assert r.returncode == 2 and secs < 5, (secs, r.stderr)
+    assert r.stderr.count('\n') == 1 and r.stderr.startswith("lmfinding reproduce: argument --preset: invalid choice")
+
+
+def test_hub_task_with_hub_off_names_path():
+    r, secs = timed('tasks', 'rte', HF_HUB_OFFLINE='1')
+    assert r.returncode == 2 and secs < 5, (secs, r.stderr)
+    assert r.stderr.count('\n') == 1 and r.stderr.startswith('lmfinding tasks: ')
+    assert 'hub is off' in r.stderr and '--path' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_user_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
+    bad = tmp_path/'grid.yaml'
+    bad.write_text('notebook: [unclosed\n')
+    r = run('sweep', str(bad))
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and r.stderr.startswith('lmfinding sweep: '), r.stderr
+    d = run('--debug', 'tasks', 'no_such_task')
+    assert d.returncode == 1 and 'Traceback' in d.stderr and "unknown task 'no_such_task'" in d.stderr

@@ -1,10 +1,14 @@
 """The site, built from the committed notebooks, opened in headless Chromium: every page of `_quarto.yml` loads with its
 title, each findings page shows its figures (decoded, non-zero size) and its verdicts, the sidebar and the
-previous/next links navigate. Screenshots of every page go to `runs/site-screenshots/`."""
-import functools, http.server, re, shutil, threading
+previous/next links navigate, every internal link resolves, math is typeset by the site's own KaTeX (nothing is
+fetched from elsewhere), every image has a meaningful alt text, code lines are not clipped, and no library page starts
+with an empty cell. Screenshots of every page go to `runs/site-screenshots/`."""
+import functools, http.server, re, shutil, threading, urllib.request
 from pathlib import Path
+import nbformat
 import pytest
-from lmfinding.site import build_site, site_pages
+from selenium.webdriver.support.ui import WebDriverWait
+from lmfinding.site import build_site, katex_dir, site_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT/'runs'/'site-screenshots'
@@ -18,6 +22,7 @@ def _binary(*names):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
+    assert katex_dir(), 'KaTeX is needed to typeset the math: `make katex` installs it (npm registry)'
     out = tmp_path_factory.mktemp('site')/'_site'
     home, renderer = build_site(ROOT, out, renderer='nbconvert')
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
@@ -77,3 +82,72 @@ def test_navigation_between_pages(site, browser):
     assert browser.current_url.endswith(pages[pages.index(second) + 1].href)
     browser.find_element('css selector', 'a[rel=prev]').click()
     assert browser.current_url.endswith(second.href)
+
+
+def _pages(site, browser):
+    "Open every page in turn; yield it."
+    base, pages = site
+    for p in pages:
+        browser.get(base + p.href)
+        yield p
+
+
+def test_every_internal_link_resolves(site, browser):
+    base, broken = site[0], []
+    for p in _pages(site, browser):
+        hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+        for url in {h.split('#')[0] for h in hrefs if h.startswith(base)}:
+            try: urllib.request.urlopen(url, timeout=10).close()
+            except OSError as e: broken.append((p.href, url[len(base):], str(e)))
+    assert not broken, broken
+
+
+def _prose(path) -> str:
+    "The markdown of a page's source, without code spans or blocks (where `$` is not math)."
+    md = path.read_text() if path.suffix == '.md' else '\n'.join(
+        c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'markdown')
+    return re.sub(r'```.*?```|`[^`]*`', '', md, flags=re.S)
+
+
+def test_math_is_typeset_offline(site, browser):
+    base, pages = site
+    with_math = [p for p in pages if re.search(r'\$\\[a-zA-Z]|\$\$', _prose(p.source))]
+    assert {p.source.name for p in with_math} >= {'02_stability.ipynb', '11_probe.ipynb', 'background.md'}, with_math
+    for p in _pages(site, browser):
+        if p not in with_math: continue
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements('css selector', 'main .katex'), p.href)
+        text = browser.execute_script("""const m = document.querySelector('main').cloneNode(true);
+            m.querySelectorAll('pre, code, .katex').forEach(e => e.remove()); return m.textContent""")
+        assert not re.search(r'\$\\(theta|mathbb|frac|sum)', text), (p.href, 'raw TeX left')
+        urls = browser.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
+        assert all(u.startswith(base) or u.startswith('data:') for u in urls), (p.href, urls)
+
+
+def test_every_image_has_a_meaningful_alt_text(site, browser):
+    bad = []
+    for p in _pages(site, browser):
+        alts = browser.execute_script("return Array.from(document.images).map(i => i.alt)")
+        bad += [(p.href, a) for a in alts if len(a.strip()) < 10 or a.startswith('No description')]
+    assert not bad, bad
+
+
+def test_code_lines_are_not_clipped(site, browser):
+    clipped = []
+    for p in _pages(site, browser):
+        wide = browser.execute_script("""return Array.from(document.querySelectorAll('main pre'))
+            .filter(e => e.scrollWidth > e.clientWidth + 1
+                         && !['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+            .map(e => e.textContent.slice(0, 60))""")
+        page_wide = browser.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
+        clipped += [(p.href, w) for w in wide] + ([(p.href, 'the page scrolls sideways')] if page_wide else [])
+    assert not clipped, clipped
+
+
+def test_library_pages_start_with_code_not_an_empty_cell(site, browser):
+    empty = []
+    for p in _pages(site, browser):
+        if p.section != 'Library': continue
+        first = browser.execute_script(
+            "const c = document.querySelector('main .input_area'); return c ? c.textContent : null")
+        if first is not None and not first.strip(): empty.append(p.href)
+    assert not empty, empty
