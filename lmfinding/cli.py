@@ -101,10 +101,9 @@ def reproduce(args) -> int:
 
 def reproduce_one(nb: Path, out: Path, preset: str, store: bool) -> bool:
     "Run the findings notebook `nb` as a one-cell sweep under `out`; say how it went; `True` if it finished."
-    from lmfinding.sweep import Sweep, cell_dir, run_sweep, save_sweep
-    sw, t0 = Sweep(nb.resolve(), out/nb.stem, {}, {'preset': [preset]}), time.time()
-    save_sweep(sw)
-    (cid, cell), = run_sweep(sw)['cells'].items()
+    from lmfinding.sweep import Sweep, cell_dir, run_sweep
+    sw, t0 = Sweep(nb.resolve(), out/nb.stem, {}, {'preset': [preset]}, echo=True), time.time()
+    (cid, cell), = run_sweep(sw, save=True)['cells'].items()
     where = cell_dir(sw, cid)
     if cell['status'] != 'done':
         print(f"== {nb.stem} failed: {cell.get('error')}\n   notebook: {where/'notebook.ipynb'}")

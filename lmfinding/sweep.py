@@ -36,6 +36,7 @@ class Sweep:
     executor: str = 'local'
     workers: int = 1
     slurm: dict = field(default_factory=dict)
+    echo: bool = False                  # stream each notebook's own progress bars (stderr) to this terminal
 
 def notebook_parameters(nb) -> dict:
     "The parameters (name -> default) of the notebook's `parameters` cell; an error if it has none."
@@ -188,8 +189,9 @@ def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
         t0 = time.time()
         try:
             pm.execute_notebook(str(sweep.notebook), str(folder/'notebook.ipynb'), cwd=str(Path(sweep.notebook).parent),
-                                parameters={**params, 'out_dir': str((folder/'results').resolve())}, progress_bar=False,
-                                kernel_name='python3', log_output=False)
+                                parameters={**params, 'out_dir': str((folder/'results').resolve())},
+                                progress_bar=sweep.echo, kernel_name='python3', log_output=False,
+                                stderr_file=sys.stderr if sweep.echo else None)
         except BaseException as e:
             if _interrupted(e):                                # Ctrl-C: not the cell's fault, so it stays pending
                 (folder/'status.json').unlink(missing_ok=True)
@@ -252,7 +254,8 @@ def todo(sweep: Sweep, retry_failed: bool = True) -> dict[str, dict]:
 
 def _bar(sweep, n_todo):
     done = sum(status(sweep, c)['status'] == 'done' for c in cells(sweep))
-    return tqdm(total=n_todo, desc=f'sweep {sweep.out.name} ({done} done before)', unit='cell')
+    return tqdm(total=n_todo, desc=f'sweep {sweep.out.name} ({done} done before)', unit='cell',
+                disable=sweep.echo and n_todo <= 1)             # one echoed notebook shows its own, finer bars
 
 def run_sweep(sweep: Sweep, retry_failed: bool = True, save: bool = False) -> dict:
     "Run every cell not yet done (recording the sweep in `OUT/sweep.json` first if `save`); returns the manifest."
