@@ -2,6 +2,7 @@
 #   make reproduce   set up, then run every findings notebook on the embedded default
 #   make test        set up, then run all tests; the last line is "N passed, N failed"
 #   make site        render the site from the notebooks' stored outputs (Quarto if installed, else nbconvert)
+#   make outputs     run the library notebooks in place, so that the site shows their examples' outputs
 # `make test` also installs, with apt-get (as root or through sudo), Debian's chromium and chromium-driver (site test)
 # and slurm-wlm and munge (Slurm test), where they are missing. `make reproduce` rewrites tracked files: the stored
 # outputs of nbs/findings/*.ipynb and nbs/index.ipynb, README.md and README_files/.
@@ -21,7 +22,7 @@ KATEX_DIR := $(VENV)/share/katex
 KERNEL := lmfinding
 KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 
-.PHONY: setup assets browser slurm katex kernel kernelspec test reproduce readme site clean-venv
+.PHONY: setup assets browser slurm katex kernel kernelspec test reproduce readme site outputs clean-venv
 # Debian packages (headless Chromium for the site test): as root, or through sudo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -92,6 +93,11 @@ readme: $(STAMP)
 
 site: $(STAMP) katex
 	$(BIN)/lmfinding site
+
+# run every library notebook in place so that the site shows its examples' outputs (after changing one)
+outputs: assets
+	HF_HUB_OFFLINE=1 $(BIN)/python -c "from lmfinding.site import store_library_outputs; store_library_outputs()"
+	$(BIN)/nbdev_clean
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,7 +13,7 @@ from .readme import directives, figure_alt
 
 # %% auto #0
 __all__ = ['CSS', 'KATEX_FILES', 'Page', 'page_title', 'site_pages', 'page_body', 'link_target', 'relink', 'katex_dir',
-           'vendor_katex', 'math_head', 'page_html', 'build_site']
+           'vendor_katex', 'math_head', 'page_html', 'build_site', 'run_in_place', 'store_library_outputs']
 
 # %% ../nbs/07_site.ipynb #e424148b
 @dataclass
@@ -192,3 +192,25 @@ def build_site(root='.', out=None, renderer: str = 'auto') -> tuple[Path, str]:
     (out/'index.html').write_text(f'<!doctype html><meta http-equiv="refresh" content="0; url={pages[0].href}">'
                                   f'<a href="{pages[0].href}">{html.escape(pages[0].title)}</a>')
     return out/pages[0].href, renderer
+
+# %% ../nbs/07_site.ipynb #802eeaa1
+def _shown(outputs: list) -> list:
+    "The outputs worth keeping on a page: everything but stderr streams."
+    return [o for o in outputs if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
+
+def run_in_place(path: Path) -> Path:
+    "Run the notebook at `path` top to bottom in its own folder and store its outputs (minus stderr) in it."
+    from execnb.nbio import read_nb, write_nb
+    from execnb.shell import CaptureShell
+    nb, here = read_nb(path), os.getcwd()
+    os.chdir(Path(path).parent)
+    try: CaptureShell(path).run_all(nb, exc_stop=True)
+    finally: os.chdir(here)
+    for c in nb.cells:
+        if c.cell_type == 'code': c.outputs = _shown(c.get('outputs', []))
+    write_nb(nb, path)
+    return Path(path)
+
+def store_library_outputs(root='.', pattern: str = '[0-9]*.ipynb') -> list[Path]:
+    "Run every library notebook under `root/nbs` in place, so the site shows its examples' outputs."
+    return [run_in_place(p) for p in sorted((Path(root)/'nbs').glob(pattern))]

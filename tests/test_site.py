@@ -151,3 +151,15 @@ def test_library_pages_start_with_code_not_an_empty_cell(site, browser):
             "const c = document.querySelector('main .input_area'); return c ? c.textContent : null")
         if first is not None and not first.strip(): empty.append(p.href)
     assert not empty, empty
+
+
+def test_library_pages_show_their_examples_outputs(site, browser):
+    """Every library page that has a visible code cell shows at least one output under it (`make outputs` stores
+    them in the notebooks; the site never runs code)."""
+    bare = []
+    for p in _pages(site, browser):
+        if p.section != 'Library': continue
+        n_outputs = browser.execute_script("return document.querySelectorAll('main .output_area, main "
+                                           ".jp-OutputArea-output, main .output_subarea').length")
+        if not n_outputs: bare.append(p.href)
+    assert not bare, f'library pages with no outputs (run `make outputs`): {bare}'
