@@ -15,11 +15,12 @@ __all__ = ['PRESETS', 'fetch', 'verify', 'where', 'hub_is_off', 'load_one_task',
 
 # %% ../nbs/06_cli.ipynb #b1f9d206
 def fetch(args) -> int:
-    "Build (or verify) every embedded asset in the cache."
-    from lmfinding.assets import ASSETS, asset
+    "Build every embedded asset, or repair it: every file is checked against its checksum, damaged ones rebuilt."
+    from lmfinding.assets import ASSETS, asset, repair_tasks
     for name in ASSETS:
         t = time.time()
-        print(f'{name:8s} {asset(name)}  ({time.time() - t:.1f} s)', flush=True)
+        print(f'{name:8s} {asset(name, full=True)}  ({time.time() - t:.1f} s)', flush=True)
+    for name in repair_tasks(): print(f'{name} was damaged: removed (rebuilt, identical, when next used)')
     return 0
 
 def verify(args) -> int:
@@ -62,7 +63,8 @@ def load_one_task(name: str, path=None, seed: int = 0, **sizes):
 def tasks(args) -> int:
     "Build or read tasks and print a line each."
     sizes = {k: v for k, v in dict(train=args.train, dev=args.dev, test=args.test).items() if v is not None}
-    for name in args.names: print(load_one_task(name, args.path, seed=args.seed, **sizes))
+    from lmfinding.data import check_task, splits_needed
+    for name in args.names: print(check_task(load_one_task(name, args.path, seed=args.seed, **sizes), splits_needed(name)))
     return 0
 
 # %% ../nbs/06_cli.ipynb #3e8a7ec7
@@ -158,13 +160,18 @@ def _assets(sub):
     a.add_parser('verify', help='check every cached file against its SHA-256').set_defaults(func=verify)
     a.add_parser('where', help='print the cache folder').set_defaults(func=where)
 
+def _seed(text: str) -> int:
+    "A seed given on the command line: a whole number from 0."
+    if not text.isdigit(): raise argparse.ArgumentTypeError(f'{text!r} is not a seed: give a whole number from 0, e.g. 0')
+    return int(text)
+
 def _tasks(sub):
     t = sub.add_parser('tasks', help='build offline tasks or read task files and print their sizes')
     t.add_argument('names', nargs='+', metavar='NAME', help='offline tasks (bigram_shift, brown_nli, ...), '
                    'GLUE / SentEval / HANS names with --path, or GLUE / HANS names from the hub')
     t.add_argument('--path', help="the task's original files: a GLUE folder (train.tsv, dev.tsv), a SentEval or "
                    'HANS .txt file (needed when the hub is off)')
-    t.add_argument('--seed', type=int, default=0, help='seed of the offline tasks (default: %(default)s)')
+    t.add_argument('--seed', type=_seed, default=0, help='seed of the offline tasks, from 0 (default: %(default)s)')
     for s in ('train', 'dev', 'test'):
         t.add_argument(f'--{s}', type=int, metavar='N', help=f"examples in the {s} split of an offline task "
                        "(default: the task's own)")

@@ -12,7 +12,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['SPLITS', 'FORMATS', 'SENTEVAL_TASKS', 'GLUE_FILES', 'SENTEVAL_SPLITS', 'HUB_SPLITS', 'DataError', 'Task', 'read_tsv',
            'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'load_hub', 'load_task',
-           'check_task', 'task_sizes']
+           'check_task', 'splits_needed', 'task_sizes']
 
 # %% ../nbs/02_data.ipynb #1e71789c
 SPLITS = ('train', 'dev', 'test')
@@ -202,12 +202,17 @@ def check_task(task: Task, splits=SPLITS) -> Task:
     "`task`, if each of `splits` has examples and its training split (if needed) has at least two labels."
     counts = task.rows.split.value_counts()
     if missing := [s for s in splits if counts.get(s, 0) == 0]:
-        raise DataError(f'{task.name} from {task.source or "memory"}: no {missing[0]} examples, and this study needs '
+        raise DataError(f'{task.name} from {task.source or "memory"}: no {missing[0]} examples, and a study needs '
                         f'{" and ".join(splits)}. Give the complete data (e.g. a GLUE folder with train.tsv and dev.tsv).')
     if 'train' in splits and (n := task.split('train').label.nunique()) < 2:
         raise DataError(f'{task.name} from {task.source or "memory"}: the training split has {n} label(s); '
                         'a classifier or probe needs at least two. Give the complete training file.')
     return task
+
+def splits_needed(name: str) -> tuple[str, ...]:
+    "The splits a study needs of task `name`: all three to probe, test alone for HANS, else train and dev."
+    if name in SENTEVAL_TASKS: return SPLITS
+    return ('test',) if name in ('hans', 'brown_hans') else ('train', 'dev')
 
 # %% ../nbs/02_data.ipynb #fa99f696
 def task_sizes(name: str, sizes: dict) -> dict:
