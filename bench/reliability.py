@@ -1,0 +1,37 @@
+"""Reliability benchmark: every bad input of `tests/test_bad_inputs.py` (command lines, grid files, notebook
+parameters), run as a user would, and what came back: a clear one-line refusal before any work, or not. Writes
+`bench/results/reliability.csv`, which the README's reliability figure reads. Run: `.venv/bin/python bench/reliability.py`."""
+import sys, tempfile
+from pathlib import Path
+import pandas as pd
+from tqdm.auto import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tests'))
+from test_bad_inputs import CASES, clear, run_case          # noqa: E402  (the same table as the tests)
+
+
+def outcome(case, got) -> str:
+    "How a case ended: 'clear error', 'silent' (it went on), 'traceback', 'unclear error' or 'left files'."
+    if clear(case, got): return 'clear error'
+    if got['status'] == 0: return 'silent'
+    if got['traceback']: return 'traceback'
+    return 'left files' if got['left'] else 'unclear error'
+
+
+def main(out=ROOT/'bench'/'results'/'reliability.csv'):
+    rows = []
+    for case in tqdm(CASES, desc='bad inputs'):
+        with tempfile.TemporaryDirectory() as tmp:
+            got = run_case(case, Path(tmp))
+        rows.append(dict(case=case.id, area=case.area, outcome=outcome(case, got), seconds=round(got['seconds'], 1),
+                         error=got['error'].splitlines()[-1][:200] if got['error'] else ''))
+    df = pd.DataFrame(rows)
+    df.to_csv(out, index=False)
+    print(df.groupby(['area', 'outcome']).size().unstack(fill_value=0).to_string())
+    print(f"{len(df)} cases, {(df.outcome == 'clear error').sum()} clear errors, slowest {df.seconds.max():.1f} s; "
+          f'table: {out}')
+
+
+if __name__ == '__main__':
+    main()

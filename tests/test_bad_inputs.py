@@ -1,0 +1,166 @@
+"""Bad input, table-driven: each case is what a careless or hostile user might type (a command line, a grid file, a
+findings notebook's parameters, a damaged cache or run folder). Every one must end in a clear error, a single line that
+names what was wrong and what to do, before any work starts, with nothing lost. `bench/reliability.py` runs the same
+table and draws the README's reliability figure."""
+import json, os, shutil, subprocess, sys, time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+import papermill as pm
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LMF = [sys.executable, '-m', 'lmfinding.cli']
+FINDINGS = ROOT/'nbs'/'findings'
+SECONDS = 60          # a clear error comes before any work: well under a minute (kernel start-up included)
+
+
+@dataclass
+class Case:
+    "One bad input: how to make it in a temporary folder, and the words its error must contain."
+    id: str
+    area: str
+    make: Callable[[Path], dict]       # tmp -> dict(argv=[...]) for the CLI, or dict(notebook=..., parameters=...)
+    expect: str
+
+
+def _rte(tmp, train=True, dev=True, header_only=False):
+    d = tmp/'RTE'; d.mkdir()
+    head = 'index\tsentence1\tsentence2\tlabel\n'
+    rows = '' if header_only else '0\tA man sleeps.\tA man rests.\tentailment\n1\tIt rains.\tIt is dry.\tnot_entailment\n'
+    if train: (d/'train.tsv').write_text(head + rows)
+    if dev: (d/'dev.tsv').write_text(head + rows)
+    return d
+
+
+def _grid(tmp, text):
+    nb = FINDINGS/'02_stability.ipynb'
+    (tmp/'grid.yaml').write_text(f'notebook: {nb}\nout: {tmp}/sweep\n' + text)
+    return dict(argv=['sweep', str(tmp/'grid.yaml')], untouched=tmp/'sweep')
+
+
+def _nb(name, **parameters):
+    return lambda tmp: dict(notebook=FINDINGS/name, parameters=dict(preset='tiny', out_dir=str(tmp/'out'), **parameters))
+
+
+CASES = [
+    # the command line
+    Case('negative split size', 'cli', lambda t: dict(argv=['tasks', 'brown_nli', '--train', '-5']), 'train=-5 is not a size'),
+    Case('all-zero split sizes', 'cli', lambda t: dict(argv=['tasks', 'brown_nli', '--train', '0', '--dev', '0', '--test', '0']),
+         'train=0 is not a size'),
+    Case('negative seed', 'cli', lambda t: dict(argv=['tasks', 'brown_nli', '--seed', '-1']), "'-1' is not a seed"),
+    Case('unknown preset', 'cli', lambda t: dict(argv=['reproduce', '--preset', 'nope']), "invalid choice: 'nope'"),
+    Case('hub task with the hub off', 'cli', lambda t: dict(argv=['tasks', 'rte']), 'give its original files with --path'),
+    Case('GLUE folder without dev.tsv', 'cli', lambda t: dict(argv=['tasks', 'rte', '--path', str(_rte(t, dev=False))]),
+         'no dev examples'),
+    Case('header-only train.tsv', 'cli', lambda t: dict(argv=['tasks', 'rte', '--path', str(_rte(t, header_only=True))]),
+         'a header line and no examples'),
+    Case('unknown task', 'cli', lambda t: dict(argv=['tasks', 'squad_v9']), "unknown task 'squad_v9'"),
+    # grid files
+    Case('missing grid file', 'grid', lambda t: dict(argv=['sweep', str(t/'nope.yaml')]), 'no such grid file'),
+    Case('invalid YAML', 'grid', lambda t: _grid(t, 'grid: {seeds: [[0]}\n'), 'not valid YAML'),
+    Case('tab-indented grid', 'grid', lambda t: _grid(t, 'grid:\n\tseeds: [[0]]\n'), 'never tabs'),
+    Case('grid key given twice', 'grid', lambda t: _grid(t, 'grid: {seeds: [[0]]}\ngrid: {seeds: [[1]]}\n'),
+         "key 'grid' is given twice"),
+    Case('workers: two', 'grid', lambda t: _grid(t, 'grid: {seeds: [[0]]}\nworkers: two\n'), 'give a whole number'),
+    Case('a number where a name is expected', 'grid', lambda t: _grid(t, 'grid: {preset: [5]}\n'),
+         'but the notebook takes a str'),
+    Case('unknown parameter', 'grid', lambda t: _grid(t, 'grid: {sedes: [[0]]}\n'), "'sedes' is not a parameter"),
+    # findings notebooks' parameters: refused in the config cell, before any model loads
+    Case('select: bogus', 'notebook', _nb('02_stability.ipynb', select='bogus'), "select='bogus': use one of"),
+    Case('duplicate seeds', 'notebook', _nb('02_stability.ipynb', seeds=[0, 0]), '0 is given twice'),
+    Case('no seeds', 'notebook', _nb('03_icl_vs_ft.ipynb', data_seeds=[]), 'at least one value is needed'),
+    Case('negative shots', 'notebook', _nb('03_icl_vs_ft.ipynb', shots=[-4]), '-4 is not a whole number'),
+    Case('-p models tiny-opt (a string, not a list)', 'notebook', _nb('03_icl_vs_ft.ipynb', models='tiny-opt'),
+         "-y 'models: [tiny-opt]'"),
+    Case('-p seeds 5 (a number, not a list)', 'notebook', _nb('01_probing.ipynb', seeds=5), "-y 'seeds: [5]'"),
+    Case("-p seeds '[-1]'", 'notebook', _nb('01_probing.ipynb', seeds='[-1]'), '-1 is not a whole number of at least 0'),
+]
+
+
+def run_case(case: Case, tmp: Path) -> dict:
+    "Run one case; what happened: exit status, the error's text, seconds, and whether it left anything behind."
+    spec, t0 = case.make(tmp), time.time()
+    if 'argv' in spec:
+        env = dict(os.environ, HF_HUB_OFFLINE='1', LMFINDING_DEBUG='')
+        r = subprocess.run(LMF + spec['argv'], cwd=tmp, capture_output=True, text=True, env=env, timeout=300)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        return dict(status=r.returncode, error=r.stderr.strip(), lines=len(lines), seconds=time.time() - t0,
+                    traceback='Traceback' in r.stderr, left=_left(spec.get('untouched')))
+    try:
+        pm.execute_notebook(spec['notebook'], tmp/'executed.ipynb', parameters=spec['parameters'], cwd=str(FINDINGS),
+                            progress_bar=False, kernel_name='python3')
+        return dict(status=0, error='', lines=0, seconds=time.time() - t0, traceback=False, left=[])
+    except pm.PapermillExecutionError as e:
+        out = Path(spec['parameters']['out_dir'])
+        return dict(status=1, error=f'{e.ename}: {e.evalue}', lines=1, seconds=time.time() - t0, traceback=False,
+                    left=_left(out), config_cell='config(' in e.source)
+
+
+def _left(folder) -> list[str]:
+    "Run folders or tables a refused start left behind (none, for a clear refusal)."
+    if folder is None or not Path(folder).exists(): return []
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob('*') if p.suffix in ('.csv', '.pt', '.json'))
+
+
+def clear(case: Case, got: dict) -> bool:
+    "Whether `got` is a clear refusal of `case`: non-zero, one line, the expected words, fast, nothing written."
+    return (got['status'] != 0 and got['lines'] == 1 and case.expect in got['error'] and not got['traceback']
+            and got['seconds'] < SECONDS and not got['left'] and got.get('config_cell', True))
+
+
+@pytest.mark.parametrize('case', CASES, ids=lambda c: c.id)
+def test_bad_input_is_refused_clearly(case, tmp_path):
+    got = run_case(case, tmp_path)
+    assert clear(case, got), (case.expect, got)
+
+
+def test_a_run_folder_with_other_parameters_is_refused_and_kept(tmp_path):
+    """Finding 2 on the tiny preset, then again into the same folder with another model: the second start stops at
+    once, naming the key that differs, and the first run's tables are untouched."""
+    nb, out = FINDINGS/'02_stability.ipynb', tmp_path/'out'
+    run = lambda **p: pm.execute_notebook(nb, tmp_path/'x.ipynb', cwd=str(FINDINGS), progress_bar=False,
+                                          kernel_name='python3', parameters=dict(preset='tiny', out_dir=str(out), **p))
+    run()
+    before = {p: p.read_bytes() for p in out.rglob('*.csv')}
+    with pytest.raises(pm.PapermillExecutionError) as e: run(model='tiny-roberta')
+    assert e.value.ename == 'RunMismatch' and "model: 'tiny-bert' there, 'tiny-roberta' now" in e.value.evalue
+    assert before and before == {p: p.read_bytes() for p in out.rglob('*.csv')}
+
+
+def test_a_pickled_checkpoint_is_never_unpickled(tmp_path):
+    """A `checkpoint.pt` copied from elsewhere cannot run code on resume: checkpoints load with `weights_only=True`."""
+    import pickle, torch
+    from lmfinding.train import load_checkpoint
+    class Boom:
+        def __reduce__(self): return (os.system, (f'touch {tmp_path}/pwned',))
+    torch.save(dict(step=1, model=Boom()), tmp_path/'checkpoint.pt')
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.)
+    with pytest.raises(pickle.UnpicklingError): load_checkpoint(tmp_path/'checkpoint.pt', model, opt, sched)
+    assert not (tmp_path/'pwned').exists()
+
+
+def _link(src, dst):
+    try: os.link(src, dst)
+    except OSError: shutil.copy2(src, dst)
+
+
+def test_a_silently_damaged_task_table_is_repaired(tmp_path):
+    """A built task's table damaged without changing its size or modification time: `assets verify` reports it,
+    `assets fetch` repairs it (the next use rebuilds it, identical)."""
+    env = dict(os.environ, LMFINDING_CACHE=str(tmp_path/'cache'), HF_HUB_OFFLINE='1')
+    cache = Path(subprocess.run(LMF + ['assets', 'where'], capture_output=True, text=True).stdout.strip())
+    for name in ('brown', 'minilm', 'smollm2'):                     # the built assets, linked rather than copied
+        shutil.copytree(cache/name, tmp_path/'cache'/name, copy_function=_link)
+    lmf = lambda *a: subprocess.run(LMF + list(a), capture_output=True, text=True, env=env, timeout=300)
+    assert lmf('tasks', 'brown_nli', '--train', '20', '--dev', '10', '--test', '10').returncode == 0
+    rows = next((tmp_path/'cache'/'tasks').glob('brown_nli-*'))/'rows.csv'
+    st, text = rows.stat(), rows.read_text()
+    rows.write_text(text.replace('entailment', 'entailmenT', 1))
+    os.utime(rows, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert 'does not match its checksum' in lmf('assets', 'verify').stdout
+    fixed = lmf('assets', 'fetch')
+    assert fixed.returncode == 0 and 'was damaged: removed' in fixed.stdout, fixed.stdout + fixed.stderr
+    assert lmf('assets', 'verify').returncode == 0
