@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 from transformers import DynamicCache
-from .fewshot import answer_logits, answers, last_logits, tokenize_queries
+from .fewshot import answer_logits, answers, last_logits
 from .patterns import Pattern, verbaliser_ids
 
 # %% auto #0
-__all__ = ['demonstration', 'context_text', 'window', 'Context', 'encode_context', 'cached_logits', 'recomputed_logits',
-           'ICLResult', 'icl_answers']
+__all__ = ['demonstration', 'context_text', 'window', 'prompt_ids', 'shared_length', 'Prompts', 'split_prompts', 'Context',
+           'encode_context', 'cached_logits', 'recomputed_logits', 'ICLResult', 'icl_answers']
 
 # %% ../nbs/22_icl.ipynb #6e9656da
 def demonstration(pat: Pattern, row) -> str:
@@ -31,65 +31,100 @@ def window(model) -> int:
     c = model.config
     return getattr(c, 'max_position_embeddings', None) or getattr(c, 'n_positions', None) or 2048
 
+def prompt_ids(tok, context: str, queries: list[str]) -> list[list[int]]:
+    "Token ids of each written prompt, `context` followed by a query, tokenised whole (with the start token)."
+    return [tok.encode(context + q, add_special_tokens=True) for q in queries]
+
+def shared_length(seqs: list[list[int]], most: int) -> int:
+    "Length of the longest prefix that all of `seqs` share, at most `most`."
+    n = min([most] + [len(s) for s in seqs])
+    for i in range(n):
+        if any(s[i] != seqs[0][i] for s in seqs): return i
+    return n
+
+@dataclass
+class Prompts:
+    "Written prompts as ids: the `prefix` all of them share with the context, and each one's `rests`."
+    prefix: list[int]
+    rests: list[list[int]]
+
+    def ids(self, i: int) -> list[int]:
+        "All token ids of prompt `i`."
+        return self.prefix + self.rests[i]
+
+def split_prompts(tok, context: str, queries: list[str]) -> Prompts:
+    "`context` + each of `queries`, tokenised whole, split after the ids they all share with `context` alone."
+    ctx, full = tok.encode(context, add_special_tokens=True), prompt_ids(tok, context, queries)
+    n = shared_length([ctx] + full, most=min(map(len, full), default=len(ctx) + 1) - 1)   # every rest keeps an id
+    return Prompts(ctx[:n], [f[n:] for f in full])
+
+# %% ../nbs/22_icl.ipynb #b82c6fdf
 @dataclass
 class Context:
-    "A shared context: its token ids and the model's key/value cache for them."
+    "A shared context: the token ids all prompts share, and the model's key/value cache for them."
     ids: list[int]
     cache: DynamicCache
 
 @torch.no_grad()
-def encode_context(model, tok, text: str) -> Context:
-    "Run the context through `model` once and keep its cache."
-    ids = tok.encode(text, add_special_tokens=True)
+def encode_context(model, ids: list[int]) -> Context:
+    "Run the shared ids `ids` through `model` once and keep their cache."
     out = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True)
-    return Context(ids, out.past_key_values)
+    return Context(ids, out['cache'] if 'cache' in out else out['past_key_values'])     # named 'cache' from 5.x on
 
 def _cache_kw(model) -> str:
     "The name under which this transformers version takes a key/value cache ('cache' from 5.x on)."
     return 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
 
+def _expanded(model, ctx: Context, n: int) -> DynamicCache:
+    "A fresh cache holding the context's keys and values for `n` sequences (expanded, not recomputed)."
+    kv = [(l.keys.expand(n, -1, -1, -1), l.values.expand(n, -1, -1, -1)) for l in ctx.cache.layers]
+    return DynamicCache(kv, config=model.config)
+
+def _padded(seqs: list[list[int]], cached: int = 0, length: int = 0) -> dict:
+    "`seqs` right-padded to the longest (or `length`); the mask also covers `cached` positions before them."
+    T = max(length, max(map(len, seqs)))
+    return dict(input_ids=torch.tensor([s + [0] * (T - len(s)) for s in seqs]),
+                attention_mask=torch.tensor([[1] * (cached + len(s)) + [0] * (T - len(s)) for s in seqs]))
+
 @torch.no_grad()
-def cached_logits(model, tok, ctx: Context, queries: list[str]) -> torch.Tensor:
-    "Next-token logits after context + each query, computing only the query tokens."
-    model.eval(); out, kw = [], _cache_kw(model)
-    for q in queries:
-        enc = tokenize_queries(tok, [q], special=False)
-        T = enc['input_ids'].shape[1]
-        enc['attention_mask'] = torch.ones(1, len(ctx.ids) + T, dtype=torch.long)
-        out.append(last_logits(model, enc, **{kw: ctx.cache}, use_cache=True).float().cpu())
-        ctx.cache.crop(-T)                                  # back to the context alone, for the next query
-    return torch.cat(out)
+def cached_logits(model, ctx: Context, rests: list[list[int]], batch_size: int = 1) -> torch.Tensor:
+    "Next-token logits after `ctx.ids` + each of `rests`, computing only `rests`, `batch_size` prompts per pass."
+    model.eval()
+    kw, out = _cache_kw(model), []
+    order = sorted(range(len(rests)), key=lambda i: -len(rests[i]))            # little padding per batch
+    for i in range(0, len(rests), batch_size):
+        part = [rests[j] for j in order[i:i + batch_size]]
+        cache = _expanded(model, ctx, len(part))
+        out.append(last_logits(model, _padded(part, len(ctx.ids)), **{kw: cache}, use_cache=True).float().cpu())
+    return torch.cat(out)[torch.tensor(order).argsort()]
 
 # %% ../nbs/22_icl.ipynb #a1d95b32
 @torch.no_grad()
-def recomputed_logits(model, tok, ctx_ids: list[int], queries: list[str], length: int, batch_size: int = 4) -> torch.Tensor:
-    "Next-token logits after context + each query, the whole sequence computed per query, padded to `length`."
-    model.eval(); out = []
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    for i in range(0, len(queries), batch_size):
-        seqs = [ctx_ids + tok.encode(q, add_special_tokens=False) for q in queries[i:i + batch_size]]
-        enc = dict(input_ids=torch.tensor([s + [pad] * (length - len(s)) for s in seqs]),
-                   attention_mask=torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s in seqs]))
-        out.append(last_logits(model, enc).float().cpu())
-    return torch.cat(out)
+def recomputed_logits(model, tok, prompts: list[str], length: int, batch_size: int = 4) -> torch.Tensor:
+    "Next-token logits after each written prompt, tokenised and computed whole, padded to `length` ids."
+    model.eval()
+    seqs = [tok.encode(p, add_special_tokens=True) for p in prompts]
+    return torch.cat([last_logits(model, _padded(seqs[i:i + batch_size], length=length)).float().cpu()
+                      for i in range(0, len(seqs), batch_size)])
 
 # %% ../nbs/22_icl.ipynb #7b9f0de4
 @dataclass
 class ICLResult:
-    "Per-row answers of the queries that fit, and how many did not fit the window."
+    "Per-row answers of the queries that fit, how many did not fit the window, and the ids cached once."
     answers: pd.DataFrame
     dropped: int
     context_tokens: int
 
 def icl_answers(model, tok, pat: Pattern, shots: pd.DataFrame, rows: pd.DataFrame, batch_size: int = 16) -> ICLResult:
-    "In-context answers to `rows`, with `shots` as demonstrations (none: zero-shot)."
+    "In-context answers to `rows`, with `shots` as demonstrations (none: zero-shot), batched on a GPU."
     ids = verbaliser_ids(tok, pat)
     queries = [pat.query(r.text, r.text_b) for r in rows.itertuples()]
     if len(shots) == 0:
         return ICLResult(answers(answer_logits(model, tok, queries, batch_size), rows, ids), 0, 0)
-    ctx = encode_context(model, tok, context_text(pat, shots))
-    fits = [len(ctx.ids) + len(tok.encode(q, add_special_tokens=False)) <= window(model) for q in queries]
+    pr = split_prompts(tok, context_text(pat, shots), queries)
+    fits = [len(pr.prefix) + len(r) <= window(model) for r in pr.rests]
     kept = rows[fits]
-    logits = cached_logits(model, tok, ctx, [q for q, f in zip(queries, fits) if f]) if len(kept) \
-        else torch.zeros(0, model.config.vocab_size)
-    return ICLResult(answers(logits, kept, ids), len(rows) - len(kept), len(ctx.ids))
+    per_pass = batch_size if model.device.type == 'cuda' else 1         # on a CPU, batching the cache costs more
+    logits = cached_logits(model, encode_context(model, pr.prefix), [r for r, f in zip(pr.rests, fits) if f],
+                           per_pass) if len(kept) else torch.zeros(0, model.config.vocab_size)
+    return ICLResult(answers(logits, kept, ids), len(rows) - len(kept), len(pr.prefix))

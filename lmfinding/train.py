@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_train.ipynb #146b130c
 from __future__ import annotations
-import math, os, re
+import math, os, random, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -18,8 +18,9 @@ from .mixout import apply_mixout
 from .runs import set_seed
 
 # %% auto #0
-__all__ = ['RECIPES', 'AdamW', 'warmup_linear', 'Recipe', 'score', 'layer_group', 'grad_norms', 'History', 'label_ids', 'predict',
-           'evaluate', 'Classify', 'batch_at', 'save_checkpoint', 'load_checkpoint', 'train']
+__all__ = ['RECIPES', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe', 'score', 'layer_group', 'grad_norms',
+           'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at', 'random_states', 'set_random_states',
+           'save_checkpoint', 'load_checkpoint', 'train']
 
 # %% ../nbs/12_train.ipynb #05f59b5f
 class AdamW(torch.optim.Optimizer):
@@ -51,6 +52,24 @@ class AdamW(torch.optim.Optimizer):
         denom = torch._foreach_div(v, c2); torch._foreach_sqrt_(denom); torch._foreach_add_(denom, g['eps'])
         torch._foreach_addcdiv_(ps, torch._foreach_div(m, c1), denom, value=-lr)
 
+# %% ../nbs/12_train.ipynb #f792b9bf
+def _is_norm(module) -> bool:
+    "Whether `module` is a normalisation layer (`LayerNorm`, `LlamaRMSNorm`, ...), by its class name."
+    return 'Norm' in type(module).__name__
+
+def decayed(model) -> set[str]:
+    "Names of the parameters of `model` that weight decay applies to: all but biases and normalisation weights."
+    norms = {f'{m}.{n}' if m else n for m, mod in model.named_modules() if _is_norm(mod)
+             for n, _ in mod.named_parameters(recurse=False)}
+    return {n for n, _ in model.named_parameters() if n not in norms and n.rsplit('.', 1)[-1] != 'bias'}
+
+def param_groups(model, weight_decay: float) -> list[dict]:
+    "The parameters of `model` as optimiser groups: the `decayed` ones with `weight_decay`, the others with none."
+    on, named = decayed(model), list(model.named_parameters())
+    groups = [dict(params=[p for n, p in named if n in on], weight_decay=weight_decay),
+              dict(params=[p for n, p in named if n not in on], weight_decay=0.)]
+    return [g for g in groups if g['params']]
+
 # %% ../nbs/12_train.ipynb #83a4c41b
 def warmup_linear(total: int, warmup: float):
     "Multiplier of the learning rate at each step: up from 0 over `warmup * total` steps, then down to 0."
@@ -66,7 +85,7 @@ class Recipe:
     epochs: float = 3.0             # used when `steps` is None
     steps: int | None = None        # a fixed number of updates
     warmup: float = 0.1             # fraction of the updates spent warming up
-    weight_decay: float = 0.01
+    weight_decay: float = 0.01     # decoupled, on weights only: not biases, not norm weights (`decayed`)
     eps: float = 1e-6
     betas: tuple = (0.9, 0.999)
     bias_correction: bool = True
@@ -173,19 +192,35 @@ def batch_at(step: int, n: int, bs: int, seed: int) -> list[int]:
     return perm[k * bs:(k + 1) * bs].tolist()
 
 # %% ../nbs/12_train.ipynb #ccc77b6c
+def random_states() -> dict:
+    "Every random state a run draws from: torch's CPU generator, each CUDA device's, NumPy's and Python's."
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return dict(torch=torch.get_rng_state(), cuda=cuda, numpy=np.random.get_state(), python=random.getstate())
+
+def set_random_states(st) -> None:
+    "Restore the states of `random_states` (a bare tensor: an older checkpoint's torch CPU state alone)."
+    st = dict(torch=st) if isinstance(st, torch.Tensor) else st
+    torch.set_rng_state(st['torch'])
+    if st.get('cuda') and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+    if 'numpy' in st: np.random.set_state(st['numpy'])
+    if 'python' in st: random.setstate(st['python'])
+
 def save_checkpoint(path, model, opt, sched, step: int, records: dict) -> None:
     "Write the full training state at `step` to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.partial')
     torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
-                    rng=torch.get_rng_state(), records=records), tmp)
+                    rng=random_states(), records=records), tmp)
     os.replace(tmp, path)
 
 def load_checkpoint(path, model, opt, sched) -> tuple[int, dict]:
     "Restore the training state saved at `path`; returns the step and the records."
     ck = torch.load(path, weights_only=False)
-    model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
-    torch.set_rng_state(ck['rng'])
+    model.load_state_dict(ck['model'])
+    opt.load_state_dict(ck['opt'])
+    sched.load_state_dict(ck['sched'])
+    set_random_states(ck['rng'])
     return ck['step'], ck['records']
 
 # %% ../nbs/12_train.ipynb #21e6cd7c
@@ -194,8 +229,8 @@ def _eval_steps(total: int, per_epoch_steps: int, evals_per_epoch: int, every: i
     return set(range(every, total + 1, every)) | {total}
 
 def _optimiser(model, recipe: Recipe, total: int):
-    opt = AdamW(model.parameters(), lr=recipe.lr, betas=recipe.betas, eps=recipe.eps,
-                weight_decay=recipe.weight_decay, bias_correction=recipe.bias_correction)
+    opt = AdamW(param_groups(model, recipe.weight_decay), lr=recipe.lr, betas=recipe.betas, eps=recipe.eps,
+                bias_correction=recipe.bias_correction)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, recipe.warmup))
 
 def _update(model, opt, sched, recipe, loss_fn, trace: bool):
