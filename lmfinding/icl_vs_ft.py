@@ -35,7 +35,8 @@ __all__ = ['METHODS', 'GROWS', 'RUN_KEY', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', '
 # %% ../nbs/24_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
 
-GROWS = ('models', 'methods', 'patterns', 'shots', 'data_seeds', 'gpus', 'gpu_gib')   # a folder per run; placement
+GROWS = ('models', 'methods', 'patterns', 'shots', 'data_seeds', 'gpus', 'gpu_gib', 'checkpoint_every',
+         'tensorboard')                                  # runs with folders of their own, or no effect on results
 
 @dataclass
 class FewShotConfig:
@@ -56,7 +57,8 @@ class FewShotConfig:
     recipe: Recipe = PBFT_RECIPE
     lora: LoRA = field(default_factory=LoRA)
     lora_recipe: Recipe | None = None                # the LoRA runs' recipe (None: `recipe`)
-    checkpoint_every: int = 0                        # checkpoint fine-tuning every k updates (0: finished runs only)
+    checkpoint_every: int = 0                        # also checkpoint fine-tuning every k updates (0: every 5 minutes)
+    tensorboard: bool = False                        # also log fine-tuning runs to TensorBoard (OUT/RUN/tensorboard)
     gpus: int = 1                                    # GPUs of the node the study runs on (where large models go)
     gpu_gib: float = 80.0                            # memory of each of those GPUs, GiB
 
@@ -143,7 +145,8 @@ def one_run(cfg: FewShotConfig, data: FewShotData, model_name: str, method: str,
         recipe = (cfg.lora_recipe or cfg.recipe) if method == 'lora' else cfg.recipe
         model, _ = finetune_lm(model, tok, few, pat, recipe, seed=seed, progress=progress,
                                lora=cfg.lora if method == 'lora' else None,
-                               checkpoint=folder/'checkpoint.pt', checkpoint_every=cfg.checkpoint_every)
+                               checkpoint=folder/'checkpoint.pt', checkpoint_every=cfg.checkpoint_every,
+                               tensorboard=folder/'tensorboard' if cfg.tensorboard else None)
         obj = Verbalised(few, tok, pat)
         ans = _answer_both(lambda rows: obj.answers(model, rows), data).assign(dropped=0)
     meta = dict(model=model_name, params=size, method=method, pattern=pat_name, n=n, seed=seed)
@@ -363,7 +366,7 @@ PYTHIA = ['EleutherAI/pythia-160m', 'EleutherAI/pythia-410m', 'EleutherAI/pythia
 
 def _paper(data_dir) -> dict:
     d = Path(data_dir or 'data')
-    return dict(models=OPT + PYTHIA, data_seeds=list(range(10)), in_domain='rte', ood='hans', checkpoint_every=10, gpus=8,
+    return dict(models=OPT + PYTHIA, data_seeds=list(range(10)), in_domain='rte', ood='hans', gpus=8,
                 paths={'rte': d/'glue'/'RTE', 'mnli': d/'glue'/'MNLI', 'hans': d/'hans'/'heuristics_evaluation_set.txt'})
 
 FEWSHOT_PRESETS = {

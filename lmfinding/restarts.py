@@ -25,7 +25,7 @@ __all__ = ['METRICS', 'GROWS', 'RESTARTS_PRESETS', 'RestartsConfig', 'metric_of'
 # %% ../nbs/16_restarts.ipynb #dab30c39
 METRICS = {'cola': 'mcc', 'mrpc': 'acc_f1'}          # every other task: accuracy
 
-GROWS = ('seeds', 'tasks', 'select')   # each run has a folder, and `select` only reads them: these may change
+GROWS = ('seeds', 'tasks', 'select', 'checkpoint_every', 'tensorboard')   # runs with folders, or no effect on results
 
 @dataclass
 class RestartsConfig:
@@ -38,7 +38,8 @@ class RestartsConfig:
     sizes: dict = field(default_factory=dict)          # split sizes of offline tasks
     data_seed: int = 0
     select: str = 'last'                               # which checkpoint is reported (see `reported_score`)
-    checkpoint_every: int = 50
+    checkpoint_every: int = 0                          # also checkpoint every k steps (0: every 5 minutes only)
+    tensorboard: bool = False                          # also log every run to TensorBoard (OUT/RUN/tensorboard)
     train_limit: int | None = None                     # down-sample every training set to this many examples
     downsample_n: int = 1000                           # training-set size of the down-sampling experiment (Fig. 3b)
 
@@ -93,7 +94,7 @@ def one_run(cfg: RestartsConfig, task: Task, recipe: str, seed: int, folder: Pat
     model, tok = initial_model(cfg, task, seed)
     h = train(model.to(default_device()), tok, task, cfg.recipes[recipe], seed=seed, metric=metric_of(task.name),
               eval_splits=('dev', 'test'), progress=False, checkpoint=folder/'checkpoint.pt',
-              checkpoint_every=cfg.checkpoint_every)
+              checkpoint_every=cfg.checkpoint_every, tensorboard=folder/'tensorboard' if cfg.tensorboard else None)
     meta = dict(task=task.name, recipe=recipe, seed=seed)
     for name in ('log', 'evals', 'grads'): save_results(getattr(h, name).assign(**meta), folder, name, record)
     (folder/'checkpoint.pt').unlink(missing_ok=True)            # the tables are the result; weights can be remade

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_sweep.ipynb #53ba7f8f
 from __future__ import annotations
-import ast, fcntl, hashlib, itertools, json, os, platform, re, shlex, shutil, subprocess, sys, time, traceback
+import ast, fcntl, hashlib, itertools, json, os, platform, re, shlex, shutil, signal, subprocess, sys, time, traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,14 +17,15 @@ from .runs import atomic_write
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'toy_notebook',
            'cells', 'cell_dir', 'status', 'error_line', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep',
-           'slurm_script', 'slurm_ping', 'run_slurm', 'sweep_cell', 'save_sweep', 'sweep', 'sweep_status']
+           'slurm_script', 'slurm_ping', 'run_slurm', 'children', 'forward', 'sweep_cell', 'save_sweep', 'sweep',
+           'sweep_status']
 
 # %% ../nbs/08_sweep.ipynb #2efaf489
 class SweepError(ValueError):
     "A grid file, notebook or cluster that a sweep cannot run with."
 
 GRID_KEYS = {'notebook', 'out', 'parameters', 'grid', 'executor', 'workers', 'slurm'}
-SLURM_KEYS = {'partition', 'time', 'gpus', 'mem', 'cpus', 'parallel', 'extra'}
+SLURM_KEYS = {'partition', 'time', 'gpus', 'mem', 'cpus', 'parallel', 'extra', 'signal_lead'}
 
 @dataclass
 class Sweep:
@@ -290,6 +291,7 @@ def slurm_script(sweep: Sweep, n: int, python: str = sys.executable) -> str:
     if o.get('gpus'): lines.append(f'#SBATCH --gres=gpu:{o["gpus"]}')
     if o.get('mem'): lines.append(f'#SBATCH --mem={o["mem"]}')
     if o.get('cpus'): lines.append(f'#SBATCH --cpus-per-task={o["cpus"]}')
+    lines.append(f'#SBATCH --signal=B:USR1@{int(o.get("signal_lead", 300))}')   # checkpoint before the time limit
     lines += [f'#SBATCH {x}' for x in o.get('extra', [])]
     q = shlex.quote
     lines += [f'cd {q(str(Path.cwd()))}',
@@ -330,8 +332,23 @@ def run_slurm(sweep: Sweep, work: dict[str, dict], poll: float = 2.0) -> None:
                     _set_status(sweep, c, 'failed', error=f'Slurm job {job} ended without finishing this cell; see {d}')
                     left.discard(c); bar.update()
 
+def children(pid: int | None = None) -> list[int]:
+    "The process ids of the children of `pid` (this process by default), read from `/proc`."
+    found = []
+    for t in Path(f'/proc/{pid or os.getpid()}/task').glob('*'):
+        try: found += [int(x) for x in (t/'children').read_text().split()]
+        except OSError: pass
+    return found
+
+def forward(signum, frame=None) -> None:
+    "Pass the signal `signum` on to this process's children (the notebook's kernel)."
+    for pid in children():
+        try: os.kill(pid, signum)
+        except ProcessLookupError: pass
+
 def sweep_cell(out, index: int) -> str:
-    "Run the `index`-th cell of `OUT/slurm/cells.json` (what a Slurm array task does)."
+    "Run the `index`-th cell of `OUT/slurm/cells.json` (what a Slurm array task does), passing `SIGUSR1` on."
+    signal.signal(signal.SIGUSR1, forward)
     out = Path(out)
     sweep = Sweep(**{k: (Path(v) if k in ('notebook', 'out') else v) for k, v in json.loads((out/'sweep.json').read_text()).items()})
     cid = json.loads((out/'slurm'/'cells.json').read_text())[index]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_train.ipynb #146b130c
 from __future__ import annotations
-import math, os, random, re
+import json, math, os, pickle, random, re, signal, threading, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -18,9 +18,10 @@ from .mixout import apply_mixout
 from .runs import set_seed
 
 # %% auto #0
-__all__ = ['RECIPES', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe', 'score', 'layer_group', 'grad_norms',
-           'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at', 'random_states', 'set_random_states',
-           'save_checkpoint', 'load_checkpoint', 'train']
+__all__ = ['RECIPES', 'CHECKPOINT_MINUTES', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe', 'score', 'layer_group',
+           'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at', 'random_states',
+           'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'ignore_usr1', 'Checkpointing',
+           'board', 'log_step', 'train']
 
 # %% ../nbs/12_train.ipynb #05f59b5f
 class AdamW(torch.optim.Optimizer):
@@ -193,16 +194,20 @@ def batch_at(step: int, n: int, bs: int, seed: int) -> list[int]:
 
 # %% ../nbs/12_train.ipynb #ccc77b6c
 def random_states() -> dict:
-    "Every random state a run draws from: torch's CPU generator, each CUDA device's, NumPy's and Python's."
+    "Every random state a run draws from (torch's CPU, each CUDA device's, NumPy's, Python's), as tensors and numbers."
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return dict(torch=torch.get_rng_state(), cuda=cuda, numpy=np.random.get_state(), python=random.getstate())
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    numpy = (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss))
+    return dict(torch=torch.get_rng_state(), cuda=cuda, numpy=numpy, python=random.getstate())
 
 def set_random_states(st) -> None:
     "Restore the states of `random_states` (a bare tensor: an older checkpoint's torch CPU state alone)."
     st = dict(torch=st) if isinstance(st, torch.Tensor) else st
     torch.set_rng_state(st['torch'])
     if st.get('cuda') and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
-    if 'numpy' in st: np.random.set_state(st['numpy'])
+    if 'numpy' in st:
+        kind, keys, *rest = st['numpy']
+        np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), *rest))
     if 'python' in st: random.setstate(st['python'])
 
 def save_checkpoint(path, model, opt, sched, step: int, records: dict) -> None:
@@ -211,17 +216,82 @@ def save_checkpoint(path, model, opt, sched, step: int, records: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.partial')
     torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
-                    rng=random_states(), records=records), tmp)
+                    rng=random_states(), records=json.dumps(records, default=float)), tmp)
     os.replace(tmp, path)
 
+class CheckpointError(RuntimeError):
+    "A checkpoint that cannot be resumed: not only tensors and plain data, or written for another run."
+
 def load_checkpoint(path, model, opt, sched) -> tuple[int, dict]:
-    "Restore the training state saved at `path`; returns the step and the records."
-    ck = torch.load(path, weights_only=False)
-    model.load_state_dict(ck['model'])
-    opt.load_state_dict(ck['opt'])
-    sched.load_state_dict(ck['sched'])
+    "Restore the training state saved at `path` (tensors and plain data only: nothing in it can run code)."
+    try: ck = torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise pickle.UnpicklingError(f'{path} holds more than tensors and plain data, so it is not loaded (unpickling '
+                                     'it could run code). Delete it to start this run afresh.') from e
+    try:
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        sched.load_state_dict(ck['sched'])
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f'{path} does not fit this run ({str(e).splitlines()[0][:200]}): it was written by '
+                              'another model, recipe or version. Delete it to start this run afresh.') from None
     set_random_states(ck['rng'])
-    return ck['step'], ck['records']
+    return ck['step'], json.loads(ck['records']) if isinstance(ck['records'], str) else ck['records']
+
+# %% ../nbs/12_train.ipynb #af3f9f86
+CHECKPOINT_MINUTES = 5.0      # wall time between two checkpoints of a run that has a checkpoint path
+
+def ignore_usr1() -> None:
+    "Make `SIGUSR1` harmless outside training (by default it ends a process), unless something else handles it."
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL:
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+ignore_usr1()                 # a warning from Slurm between two trainings must not end the notebook's kernel
+
+class Checkpointing:
+    "When to save: every `every` steps, every `minutes` of wall time, and at the next step after `SIGUSR1`."
+    def __init__(self, every: int = 0, minutes: float = CHECKPOINT_MINUTES):
+        self.every, self.minutes, self.asked, self.last, self.previous = every, minutes, False, time.monotonic(), None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGUSR1, self._ask)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None: signal.signal(signal.SIGUSR1, self.previous)
+
+    def _ask(self, signum, frame): self.asked = True
+
+    def due(self, step: int) -> bool:
+        "Whether to save after `step`."
+        timed = self.minutes and time.monotonic() - self.last >= 60 * self.minutes
+        return bool((self.every and step % self.every == 0) or timed or self.asked)
+
+    def saved(self) -> None:
+        "Note that a checkpoint was just written."
+        self.asked, self.last = False, time.monotonic()
+
+# %% ../nbs/12_train.ipynb #4dc96b60
+def board(log_dir, recipe: Recipe, seed: int, task: Task):
+    "A TensorBoard writer for one run in `log_dir`, with the run's recipe, seed and task as its text."
+    from torch.utils.tensorboard import SummaryWriter
+    tb = SummaryWriter(str(log_dir))
+    params = dict(recipe=vars(recipe), seed=seed, task=task.name, source=task.source)
+    tb.add_text('run', '```\n' + json.dumps(params, indent=1, default=str) + '\n```')
+    return tb
+
+def log_step(tb, rec: dict, step: int) -> None:
+    "Write what the loop recorded at `step` (loss, learning rate, gradient norms, evaluations) to TensorBoard."
+    last = rec['log'][-1]
+    tb.add_scalar('train/loss', last['loss'], step)
+    tb.add_scalar('train/lr', last['lr'], step)
+    for r in rec['grads'][::-1]:
+        if r['step'] != step: break
+        tb.add_scalar(f"grad_norm/{r['layer']}", r['norm'], step)
+    for r in rec['evals'][::-1]:
+        if r['step'] != step: break
+        tb.add_scalar(f"eval/{r['split']}", r['score'], step)
 
 # %% ../nbs/12_train.ipynb #21e6cd7c
 def _eval_steps(total: int, per_epoch_steps: int, evals_per_epoch: int, every: int | None = None) -> set[int]:
@@ -244,7 +314,7 @@ def _update(model, opt, sched, recipe, loss_fn, trace: bool):
 
 def train(model, tok, task: Task, recipe: Recipe = Recipe(), seed: int = 0, metric: str = 'acc',
           eval_splits=('dev',), progress: bool = True, checkpoint=None, checkpoint_every: int = 0,
-          on_step=None, objective=None) -> History:
+          checkpoint_minutes: float = CHECKPOINT_MINUTES, on_step=None, objective=None, tensorboard=None) -> History:
     "Fine-tune `model` on `task` with `recipe` (resuming from `checkpoint` if it exists); a classifier by default."
     set_seed(seed)
     if recipe.mixout: apply_mixout(model, recipe.mixout)
@@ -256,18 +326,23 @@ def train(model, tok, task: Task, recipe: Recipe = Recipe(), seed: int = 0, metr
     if checkpoint and Path(checkpoint).exists(): start, rec = load_checkpoint(checkpoint, model, opt, sched)
     evals_at = _eval_steps(total, per_epoch, recipe.evals_per_epoch, recipe.eval_every)
     model.train()
-    for step in tqdm(range(start + 1, total + 1), desc=f'train {task.name}', disable=not progress, leave=False,
-                     initial=start, total=total):
-        idx = batch_at(step, len(tr), recipe.batch_size, seed)
-        trace = bool(recipe.trace_every) and (step == 1 or step % recipe.trace_every == 0)
-        loss, lr, norms = _update(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), trace)
-        rec['log'].append(dict(step=step, epoch=step / per_epoch, loss=loss, lr=lr))
-        rec['grads'] += [dict(step=step, layer=k, norm=v) for k, v in norms.items()]
-        if step in evals_at:
-            rec['evals'] += [dict(step=step, epoch=step / per_epoch, split=s, score=obj.score(model, s))
-                             for s in eval_splits]
-        if checkpoint and checkpoint_every and (step % checkpoint_every == 0 or step == total):
-            save_checkpoint(checkpoint, model, opt, sched, step, rec)
-        if on_step: on_step(step, loss)
+    tb = board(tensorboard, recipe, seed, task) if tensorboard else None
+    with Checkpointing(checkpoint_every, checkpoint_minutes) as when:
+        for step in tqdm(range(start + 1, total + 1), desc=f'train {task.name}', disable=not progress, leave=False,
+                         initial=start, total=total):
+            idx = batch_at(step, len(tr), recipe.batch_size, seed)
+            trace = bool(recipe.trace_every) and (step == 1 or step % recipe.trace_every == 0)
+            loss, lr, norms = _update(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), trace)
+            rec['log'].append(dict(step=step, epoch=step / per_epoch, loss=loss, lr=lr))
+            rec['grads'] += [dict(step=step, layer=k, norm=v) for k, v in norms.items()]
+            if step in evals_at:
+                rec['evals'] += [dict(step=step, epoch=step / per_epoch, split=s, score=obj.score(model, s))
+                                 for s in eval_splits]
+            if tb: log_step(tb, rec, step)
+            if checkpoint and when.due(step):
+                save_checkpoint(checkpoint, model, opt, sched, step, rec)
+                when.saved()
+            if on_step: on_step(step, loss)
+    if tb: tb.close()
     model.eval()
     return History(*(pd.DataFrame(rec[k]) for k in ('log', 'evals', 'grads')))
