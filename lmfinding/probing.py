@@ -85,7 +85,8 @@ def probe_checkpoint(encoder, tok, tasks: dict[str, Task], folder: Path, cfg: St
     probes, ents = [], []
     for name, task in tasks.items():
         f = checkpoint_features(encoder, tok, task, folder/'features'/name, cfg)
-        probes.append(probe_layers(task, f, **meta).rename(columns={'task': 'probe_task'}))
+        res = probe_layers(task, f, device=encoder.device, **meta)            # probes solved on the encoder's device
+        probes.append(res.rename(columns={'task': 'probe_task'}))
         ents.append(entropy_table(task, f, **meta))
     return pd.concat(probes, ignore_index=True), pd.concat(ents, ignore_index=True)
 
