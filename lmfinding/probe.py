@@ -15,10 +15,10 @@ from .data import Task
 from .features import Features
 
 # %% auto #0
-__all__ = ['PROBE_C', 'PROBE_TOL', 'PROBE_ITERS', 'MDL_BLOCKS', 'targets', 'logits', 'probs', 'mean_nll', 'penalised',
-           'objective', 'gradient', 'hessian', 'newton_direction', 'line_search', 'ProbeFit', 'newton', 'fit_logreg',
-           'predict', 'accuracy', 'standardise', 'label_indices', 'probe_batch', 'probe', 'majority', 'block_ends',
-           'code_bits', 'online_code', 'probe_layers']
+__all__ = ['PROBE_C', 'PROBE_TOL', 'PROBE_ITERS', 'MDL_BLOCKS', 'MDL_TOL', 'targets', 'logits', 'probs', 'mean_nll', 'penalised',
+           'objective', 'gradient', 'hessian', 'newton_direction', 'line_search', 'ProbeFit', 'dual_direction',
+           'newton', 'c_path', 'fit_logreg', 'predict', 'accuracy', 'standardise', 'label_indices', 'probe_batch',
+           'probe', 'majority', 'block_ends', 'code_bits', 'online_code', 'probe_layers']
 
 # %% ../nbs/11_probe.ipynb #9659bb0f
 PROBE_C = (0.01, 0.1, 1.0, 10.0)
@@ -75,8 +75,9 @@ def hessian(X1f: torch.Tensor, p: torch.Tensor, lam: torch.Tensor, mask: torch.T
             for l in range(k, K):
                 H[:, k, :, l] = H[:, l, :, k] = X1f.mT @ (X1f * p[..., k:k + 1] * (float(k == l) - p[..., l:l + 1]))
         H = H.view(A, K * D, K * D)
-    diag = (lam[:, None] * mask[:, 0]).repeat(1, K)                                 # (A, K' D)
-    return H.double() / N + torch.diag_embed(diag)
+    H = H.double() / N
+    H.diagonal(dim1=-2, dim2=-1).add_((lam[:, None] * mask[:, 0]).repeat(1, K))    # the penalty, (A, K' D)
+    return H
 
 def newton_direction(H: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     "The Newton step `H^-1 G` `(A, D, K')`; the last class's bias is held at 0 (softmax is blind to a common shift)."
@@ -106,6 +107,21 @@ class ProbeFit:
     converged: torch.Tensor
     steps: torch.Tensor
 
+def dual_direction(X1: torch.Tensor, p: torch.Tensor, lam: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    "The binary Newton step with every weight penalised, solved through the `N x N` system (cheaper when `N < D`)."
+    U = X1 * (p * (1 - p) / X1.shape[-2]).sqrt()                                   # (A, N, D): H = lam I + U'U
+    S = U @ U.mT
+    S.diagonal(dim1=-2, dim2=-1).add_(lam[:, None])
+    z = torch.cholesky_solve(U @ G, torch.linalg.cholesky(S))                      # Woodbury's identity
+    return (G - U.mT @ z) / lam[:, None, None]
+
+def _direction(X1, X1f, W, G, lam, mask, ps, cs):
+    "Newton steps of the problems `(ps, cs)`: through the `N x N` system where that is smaller and exact, else `H`."
+    if W.shape[-1] == 1 and bool(mask.all()) and X1.shape[-2] < X1.shape[-1]:
+        return dual_direction(X1[ps], probs(logits(X1, W))[ps, cs], lam[ps, cs], G[ps, cs])
+    p = probs(logits(X1f, W.float()))[ps, cs]                                       # (A, N, K')
+    return newton_direction(hessian(X1f[ps], p, lam[ps, cs], mask), G[ps, cs])
+
 def newton(X1, Y, W, lam, mask, tol: float = PROBE_TOL, max_iter: int = PROBE_ITERS) -> ProbeFit:
     "Newton's method from `W` on every problem of the batch; each problem steps until its own gradient is below `tol`."
     X1f, steps = X1.float(), torch.zeros(lam.shape, dtype=torch.long)
@@ -115,13 +131,21 @@ def newton(X1, Y, W, lam, mask, tol: float = PROBE_TOL, max_iter: int = PROBE_IT
         active = (G.abs().amax((-2, -1)) > tol) & ~stuck
         if not active.any(): break
         ps, cs = active.nonzero(as_tuple=True)
-        p = probs(logits(X1f, W.float()))[ps, cs]                                   # (A, N, K')
         step = torch.zeros_like(W)
-        step[ps, cs] = newton_direction(hessian(X1f[ps], p, lam[ps, cs], mask), G[ps, cs])
+        step[ps, cs] = _direction(X1, X1f, W, G, lam, mask, ps, cs)
         t = line_search(X1, Y, W, lam, mask, G, step)
         stuck |= active & (t == 0)                                                  # no decrease left: stop trying
         W, steps = W - t[..., None, None] * step, steps + active.cpu()
     return ProbeFit(W, (gradient(X1, Y, W, lam, mask).abs().amax((-2, -1)) <= tol).cpu(), steps)
+
+def c_path(X1, Y, lam, mask, tol: float = PROBE_TOL, max_iter: int = PROBE_ITERS) -> ProbeFit:
+    "Newton's method for each column of `lam` `(P, C)` in turn, from the weakest penalty's neighbour: a warm start."
+    W, fits = X1.new_zeros(len(X1), 1, X1.shape[-1], Y.shape[-1]), []
+    for c in lam[0].argsort(descending=True).tolist():                          # increasing C
+        fits.append((c, newton(X1, Y, W, lam[:, c:c + 1], mask, tol, max_iter)))
+        W = fits[-1][1].W
+    fits = [f for _, f in sorted(fits, key=lambda cf: cf[0])]
+    return ProbeFit(*(torch.cat([getattr(f, k) for f in fits], 1) for k in ('W', 'converged', 'steps')))
 
 def fit_logreg(X: torch.Tensor, y: torch.Tensor, n_classes: int, Cs=PROBE_C, tol: float = PROBE_TOL,
                max_iter: int = PROBE_ITERS, penalise_bias: bool = False) -> ProbeFit:
@@ -129,14 +153,9 @@ def fit_logreg(X: torch.Tensor, y: torch.Tensor, n_classes: int, Cs=PROBE_C, tol
     X1 = _with_bias(X.double())
     P, N, D = X1.shape
     Cs = torch.as_tensor(Cs, dtype=torch.float64).to(X1.device).expand(P, -1)
-    lam, Y = 1 / (Cs * N), targets(y.to(X1.device), n_classes)
-    W = X1.new_zeros(P, 1, D, 1 if n_classes == 2 else n_classes)
-    mask, fits = penalised(W, penalise_bias), []
-    for c in Cs[0].argsort().tolist():                                              # increasing C, warm-started
-        fits.append((c, newton(X1, Y, W, lam[:, c:c + 1], mask, tol, max_iter)))
-        W = fits[-1][1].W
-    fits = [f for _, f in sorted(fits, key=lambda cf: cf[0])]
-    return ProbeFit(*(torch.cat([getattr(f, k) for f in fits], 1) for k in ('W', 'converged', 'steps')))
+    Y = targets(y.to(X1.device), n_classes)
+    mask = penalised(X1.new_zeros(D, 1), penalise_bias)
+    return c_path(X1, Y, 1 / (Cs * N), mask, tol, max_iter)
 
 def predict(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     "Predicted class indices `(P, C, N)` of probes `W` on features `X` `(P, N, H)`."
@@ -186,6 +205,7 @@ def majority(ytr, yte) -> float:
 
 # %% ../nbs/11_probe.ipynb #6c5f9be8
 MDL_BLOCKS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.0625, 0.125, 0.25, 0.5, 1.0)   # Voita and Titov's ends
+MDL_TOL = 1e-5       # the blocks' probes: code lengths within a few thousandths of a bit of the converged ones
 
 def block_ends(n: int) -> list[int]:
     "Ends of the online code's blocks for `n` examples (at least 2 in the first block, the last ending at `n`)."
@@ -203,10 +223,9 @@ def online_code(X: torch.Tensor, y: torch.Tensor, Xdev: torch.Tensor, ydev: torc
     P, ends = len(X1), block_ends(len(y))
     Cs = torch.as_tensor(Cs, dtype=torch.float64, device=X.device).expand(P, -1)          # (P, C)
     bits = torch.full((P,), ends[0] * math.log2(n_classes), dtype=torch.float64, device=X.device)
-    W = X1.new_zeros(P, Cs.shape[1], X1.shape[-1], 1 if n_classes == 2 else n_classes)
-    mask, Y = penalised(W, bias=True), targets(y, n_classes)
+    mask, Y = penalised(X1.new_zeros(X1.shape[-1], 1), bias=True), targets(y, n_classes)
     for a, b in zip(ends, ends[1:]):
-        W = newton(X1[:, :a], Y[:a], W, 1 / (Cs * a), mask).W
+        W = c_path(X1[:, :a], Y[:a], 1 / (Cs * a), mask, tol=MDL_TOL).W
         best = code_bits(W, D1, ydev.to(X.device), n_classes).argmin(1)                  # (P,)
         bits += code_bits(W, X1[:, a:b], y[a:b], n_classes)[torch.arange(P), best]
     uniform = len(y) * math.log2(n_classes)
