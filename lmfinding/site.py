@@ -198,13 +198,17 @@ def _shown(outputs: list) -> list:
     "The outputs worth keeping on a page: everything but stderr streams."
     return [o for o in outputs if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
 
+def _skipped(cell) -> bool:
+    "Cells the tests do not run either: markdown, and code marked `#| eval: false`."
+    return cell.cell_type != 'code' or directives(cell.source).get('eval', '').lower() == 'false'
+
 def run_in_place(path: Path) -> Path:
-    "Run the notebook at `path` top to bottom in its own folder and store its outputs (minus stderr) in it."
+    "Run the notebook at `path` top to bottom in its own folder, as the tests do; store its outputs (minus stderr)."
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     nb, here = read_nb(path), os.getcwd()
     os.chdir(Path(path).parent)
-    try: CaptureShell(path).run_all(nb, exc_stop=True)
+    try: CaptureShell(path).run_all(nb, exc_stop=True, preproc=_skipped)
     finally: os.chdir(here)
     for c in nb.cells:
         if c.cell_type == 'code': c.outputs = _shown(c.get('outputs', []))

@@ -189,8 +189,10 @@ class Claim:
 def numbers(ev: Evidence, unit: str = '') -> str:
     "The numbers of `ev` in one phrase: estimate, 95% interval, test, statistic, p, n."
     if ev.reason or not np.isfinite(ev.lo): return f'estimate {ev.estimate:+.3g}{unit}, n = {_n(ev.n)}'
-    return (f'{ev.estimate:+.3g}{unit} [95% CI {ev.lo:+.3g}, {ev.hi:+.3g}], {ev.name} = {ev.statistic:.2f}, '
-            f'one-sided p = {ev.p:.2g}, n = {_n(ev.n)}')
+    test, _, family = ev.name.partition(', Holm over ')
+    holm = f' (Holm-adjusted over {family})' if family else ''
+    return (f'{ev.estimate:+.3g}{unit} [95% CI {ev.lo:+.3g}, {ev.hi:+.3g}], {test} = {ev.statistic:.2f}, '
+            f'one-sided p = {ev.p:.2g}{holm}, n = {_n(ev.n)}')
 
 def judge(cid: str, statement: str, ev: Evidence, direction: str, paper: float = np.nan, unit: str = '',
           target: str = PAPER) -> Claim:
