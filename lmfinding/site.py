@@ -69,10 +69,10 @@ def _prepared(path: Path):
         d = directives(c.source) if c.cell_type == 'code' else {}
         if 'hide' in d or any(k.split()[0] == 'default_exp' for k in d if k): continue
         if c.cell_type == 'code':
+            _add_alt(c.get('outputs', []), figure_alt(nb.cells, i))          # before the directives go
             c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
             c.outputs = [o for o in c.get('outputs', []) if o.get('name') != 'stderr']
             if not c.source and not c.outputs: continue
-            _add_alt(c.outputs, figure_alt(nb.cells, i))
             if d.get('echo') == 'false': c.metadata.setdefault('tags', []).append('remove_input')
         cells.append(c)
     nb.cells = cells
