@@ -9,9 +9,9 @@ from pathlib import Path
 from . import __version__
 
 # %% auto #0
-__all__ = ['PRESETS', 'fetch', 'verify', 'where', 'hub_is_off', 'load_one_task', 'tasks', 'findings_notebooks', 'store_outputs',
-           'check_preset', 'reproduce', 'reproduce_one', 'readme', 'sweep', 'sweep_cell', 'site', 'Parser', 'parser',
-           'subparsers', 'undocumented', 'user_error', 'command_name', 'main']
+__all__ = ['PRESETS', 'fetch', 'verify', 'where', 'tasks', 'findings_notebooks', 'store_outputs', 'check_preset', 'reproduce',
+           'reproduce_one', 'readme', 'sweep', 'sweep_cell', 'site', 'Parser', 'parser', 'subparsers', 'undocumented',
+           'user_error', 'command_name', 'main']
 
 # %% ../nbs/06_cli.ipynb #b1f9d206
 def fetch(args) -> int:
@@ -39,32 +39,11 @@ def where(args) -> int:
     return 0
 
 # %% ../nbs/06_cli.ipynb #b941da4f
-def hub_is_off() -> bool:
-    "Whether `HF_HUB_OFFLINE` or `HF_DATASETS_OFFLINE` switches the Hugging Face hub off."
-    return any(os.environ.get(v, '').strip().lower() in ('1', 'true', 'yes', 'on')
-               for v in ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE'))
-
-def _no_hub(name: str, why: str):
-    from lmfinding.data import DataError
-    example = 'data/hans/heuristics_evaluation_set.txt' if name == 'hans' else f'data/glue/{name.upper()}'
-    return DataError(f'{name!r} comes from the Hugging Face hub, and {why}: give its original files with --path '
-                     f'(a GLUE folder with train.tsv and dev.tsv, or the HANS .txt file), '
-                     f'e.g. `lmfinding tasks {name} --path {example}`')
-
-def load_one_task(name: str, path=None, seed: int = 0, **sizes):
-    "`load_task`, refusing at once a hub task while the hub is off, and naming `--path` when the hub fails."
-    from lmfinding.data import FORMATS, load_task
-    from lmfinding.brown import BROWN_TASKS
-    needs_hub = path is None and name not in BROWN_TASKS and name in FORMATS and FORMATS[name].hub
-    if needs_hub and hub_is_off(): raise _no_hub(name, 'the hub is off (HF_HUB_OFFLINE=1)')
-    try: return load_task(name, path, seed=seed, **sizes)
-    except ConnectionError as e: raise _no_hub(name, f'the hub cannot be reached ({e})') from e
-
 def tasks(args) -> int:
-    "Build or read tasks and print a line each."
+    "Build or read tasks, check them as a study would, and print a line each."
+    from lmfinding.data import check_task, load_task, splits_needed
     sizes = {k: v for k, v in dict(train=args.train, dev=args.dev, test=args.test).items() if v is not None}
-    from lmfinding.data import check_task, splits_needed
-    for name in args.names: print(check_task(load_one_task(name, args.path, seed=args.seed, **sizes), splits_needed(name)))
+    for name in args.names: print(check_task(load_task(name, args.path, seed=args.seed, **sizes), splits_needed(name)))
     return 0
 
 # %% ../nbs/06_cli.ipynb #3e8a7ec7

@@ -4,15 +4,15 @@
 
 # %% ../nbs/02_data.ipynb #499864a1
 from __future__ import annotations
-import hashlib
+import hashlib, os
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 
 # %% auto #0
 __all__ = ['SPLITS', 'FORMATS', 'SENTEVAL_TASKS', 'GLUE_FILES', 'SENTEVAL_SPLITS', 'HUB_SPLITS', 'DataError', 'Task', 'read_tsv',
-           'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'load_hub', 'load_task',
-           'check_task', 'splits_needed', 'task_sizes']
+           'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'hub_is_off', 'load_hub',
+           'load_task', 'check_task', 'splits_needed', 'task_sizes']
 
 # %% ../nbs/02_data.ipynb #1e71789c
 SPLITS = ('train', 'dev', 'test')
@@ -174,11 +174,24 @@ def hub_rows(name: str, split: str, ds) -> pd.DataFrame:
     for c in fmt.keep: out[c] = df[c]
     return out
 
+def hub_is_off() -> bool:
+    "Whether `HF_HUB_OFFLINE` or `HF_DATASETS_OFFLINE` switches the Hugging Face hub off."
+    return any(os.environ.get(v, '').strip().lower() in ('1', 'true', 'yes', 'on')
+               for v in ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE'))
+
+def _no_hub(name: str, why: str) -> DataError:
+    example = 'data/hans/heuristics_evaluation_set.txt' if name == 'hans' else f'data/glue/{name.upper()}'
+    return DataError(f'{name!r} comes from the Hugging Face hub, and {why}: give its original files with --path '
+                     f'(a GLUE folder with train.tsv and dev.tsv, or the HANS .txt file; `path=` in Python), '
+                     f'e.g. `lmfinding tasks {name} --path {example}`')
+
 def load_hub(name: str) -> Task:
-    "The task `name` from the hub (needs `datasets` and a network)."
+    "The task `name` from the hub (needs `datasets` and a network); refused at once while the hub is off."
+    if hub_is_off(): raise _no_hub(name, 'the hub is off (HF_HUB_OFFLINE=1)')
     import datasets
     path, config = FORMATS[name].hub
-    dd = datasets.load_dataset(path, config)
+    try: dd = datasets.load_dataset(path, config)
+    except ConnectionError as e: raise _no_hub(name, f'the hub cannot be reached ({e})') from e
     parts = [hub_rows(name, HUB_SPLITS[s], dd[s]) for s in dd if s in HUB_SPLITS]
     if name == 'hans': parts = [hub_rows(name, 'test', dd['validation'])]
     return Task(name, pd.concat(parts), list(FORMATS[name].labels), f'hub:{path}/{config or ""}')

@@ -9,7 +9,7 @@ import yaml
 
 # %% auto #0
 __all__ = ['ParameterError', 'wrong', 'as_list', 'check_whole_numbers', 'check_seeds', 'check_names', 'check_choice',
-           'check_positive', 'check_overrides']
+           'check_positive']
 
 # %% ../nbs/04a_params.ipynb #26a454d5
 class ParameterError(ValueError):
@@ -80,8 +80,3 @@ def check_positive(name: str, value, whole: bool = False, example=1):
     ok = _whole(value) if whole else isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not ok or value <= 0: raise wrong(name, value, f'a {"whole " if whole else ""}number above 0 is expected', example)
     return value
-
-# %% ../nbs/04a_params.ipynb #cd497b65
-def check_overrides(checks: dict, **values) -> dict:
-    "The non-None `values`, each passed through its function in `checks` (name -> check(name, value))."
-    return {k: checks[k](k, v) if k in checks else v for k, v in values.items() if v is not None}

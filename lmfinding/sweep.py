@@ -83,15 +83,19 @@ def _literal(source: str):
     try: return ast.literal_eval(source)
     except (ValueError, SyntaxError): return None
 
+def _kind(default) -> tuple:
+    "The types a value may have where the notebook's default is `default`: any sequence, any number, or its own."
+    if isinstance(default, (list, tuple)): return (list, tuple)
+    if isinstance(default, (int, float)) and not isinstance(default, bool): return (int, float)
+    return (type(default),)
+
 def _check_types(grid: dict, fixed: dict, known: dict, where: str) -> None:
     "Every value of a parameter has the type of the notebook's default for it (a list where it takes a list, ...)."
     for name, values in [*((k, [v]) for k, v in fixed.items()), *grid.items()]:
         default = _literal(known[name])
         for v in values:
             if default is None or v is None: continue
-            kind = (list, tuple) if isinstance(default, (list, tuple)) else (int, float) \
-                if isinstance(default, (int, float)) and not isinstance(default, bool) else type(default)
-            if not isinstance(v, kind):
+            if not isinstance(v, _kind(default)):
                 raise SweepError(where + f'{name}: {v!r} is a {type(v).__name__}, but the notebook takes a '
                                  f'{type(default).__name__} (its default is {default!r})')
 
