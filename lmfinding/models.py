@@ -25,8 +25,8 @@ class ModelNameError(ValueError):
 
 def kind_of(config) -> str:
     "`'decoder'` for causal language models, else `'encoder'`."
-    return 'decoder' if any(a.endswith('ForCausalLM') for a in (config.architectures or [])) \
-        or config.model_type in {'opt', 'gpt_neox', 'llama', 'gpt2'} else 'encoder'
+    causal = any(a.endswith('ForCausalLM') for a in (config.architectures or []))
+    return 'decoder' if causal or config.model_type in {'opt', 'gpt_neox', 'llama', 'gpt2'} else 'encoder'
 
 # %% ../nbs/01_models.ipynb #bc0cf461
 _TINY_SIZE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
@@ -92,15 +92,19 @@ def _from_tiny(name, head, num_labels, seed):
 def _quiet():
     "Silence transformers' load report (a new classifier head is expected) and progress bars."
     v = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error(); transformers.utils.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     try: yield
-    finally: transformers.logging.set_verbosity(v); transformers.utils.logging.enable_progress_bar()
+    finally:
+        transformers.logging.set_verbosity(v)
+        transformers.utils.logging.enable_progress_bar()
 
 def load_model(name: str, head: str | None = None, num_labels: int = 2, attentions: bool = True, seed: int = 0,
                **placement) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     "Model `name` (`head`: None for the bare encoder, `'classify'` for a new classifier) and its tokenizer."
     if name in TINY:
-        if placement: raise ValueError(f'{name} is built in memory; placement {sorted(placement)} needs a saved or hub model')
+        if placement:
+            raise ValueError(f'{name} is built in memory; placement {sorted(placement)} needs a saved or hub model')
         return _from_tiny(name, head, num_labels, seed)
     src, tok = model_source(name), load_tokenizer(name)
     kw = (dict(attn_implementation='eager') if attentions else {}) | placement
