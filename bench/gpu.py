@@ -1,24 +1,28 @@
 """GPU benchmark, side by side in one run, with paper-shaped random-initialised models built on the device (nothing is
 downloaded; the embedded tokenizers are used): exact resume on the device, the cost of a bert-large checkpoint against
-the 5-minute default, a bert-large training step, the probing stage against one bare forward pass (bert-base shape),
-and in-context learning one query at a time against batches on the shared cache (a 1.3B Llama shape). Prints one
-markdown table with the device and the date, for the README's GPU section.
+the 5-minute default, a bert-large training step in each precision (fp32, TF32, bf16 as `train` runs it, and the
+naive wrap of autocast around every step, for the record), the probing stage against one bare forward pass (bert-base
+shape), and in-context learning one query at a time against batches on the shared cache (a 1.3B Llama shape). Prints
+one markdown table with the device and the date, for the README's GPU section.
 
 Run on a GPU: `.venv/bin/python bench/gpu.py` (a few minutes). `--small` runs every measurement with tiny shapes
-(on the CPU too), to check the script itself. Not measured here: precision settings (fp32 only, for now)."""
+(on the CPU too), to check the script itself."""
 import argparse, datetime, tempfile, time
+from contextlib import nullcontext
 from pathlib import Path
 import numpy as np
 import torch
+import torch.nn.functional as F
 import transformers
 from lmfinding.brown import brown_task
-from lmfinding.features import extract
-from lmfinding.fewshot import sample_shots
+from lmfinding.features import PRECISIONS, autocast_forward, extract, precision_scope
+from lmfinding.answers import sample_shots
 from lmfinding.icl import cached_logits, context_text, encode_context, split_prompts
 from lmfinding.models import batch_inputs, load_tokenizer
 from lmfinding.patterns import pattern
 from lmfinding.probe import probe_layers
-from lmfinding.train import AdamW, CHECKPOINT_MINUTES, Recipe, param_groups, save_checkpoint, train
+from lmfinding.train import (AdamW, CHECKPOINT_MINUTES, Recipe, _optimiser, _update, param_groups, save_checkpoint,
+                              train)
 
 SHAPES = {  # name -> (config class, kwargs, small kwargs)
     'bert-base': (transformers.BertConfig, dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -73,7 +77,7 @@ def resume_gap(device, small):
 
 
 def checkpoint_cost(device, small):
-    "Seconds to save a bert-large checkpoint (weights and AdamW moments), its GiB, and one training step's seconds."
+    "Seconds to save a bert-large checkpoint (weights and AdamW moments), its GiB, one step's seconds and its tokens."
     tok = load_tokenizer('minilm')
     model = shaped('bert-large', small, tok, head=True).to(device)
     opt = AdamW(param_groups(model, .01), lr=1e-5)
@@ -82,12 +86,51 @@ def checkpoint_cost(device, small):
     inp = {k: v.to(device) for k, v in batch_inputs(tok, model, texts, None, 128).items()}
     def step():
         loss = model(**inp, labels=torch.zeros(16, dtype=torch.long, device=device)).loss
-        opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
     step()
     t_step = min(timed(step, device)[0] for _ in range(3))
     path = Path(tempfile.mkdtemp())/'ck.pt'
     t_save = min(timed(lambda: save_checkpoint(path, model, opt, sched, 1, dict(log=[])), device)[0] for _ in range(2))
-    return t_save, path.stat().st_size / 2**30, t_step
+    return t_save, path.stat().st_size / 2**30, t_step, inp['input_ids'].shape[1]
+
+
+def precision_steps(device, small, repeat=5):
+    """Seconds of one bert-large training step, batch 16 x 128 tokens, per precision: the step as `train` makes it
+    (`_update`: autocast around the forward pass only) and its parts, plus the naive wrap (one autocast region around
+    all the steps, backward and optimiser included: stale bf16 weights, timed for the record)."""
+    tok = load_tokenizer('minilm')
+    model = shaped('bert-large', small, tok, head=True).to(device).train()
+    recipe = Recipe(lr=1e-5, clip=1.0)
+    texts = ['the committee met on tuesday to discuss the budget for the coming year'] * 16
+    inp = {k: v.to(device) for k, v in batch_inputs(tok, model, texts, None, 128, padding='max_length').items()}
+    y = torch.zeros(16, dtype=torch.long, device=device)
+    loss_fn = lambda: F.cross_entropy(model(**inp).logits.float(), y)           # as `Classify.loss` computes it
+    def parts(precision):
+        "Seconds of the forward pass with the loss, the backward pass, and clipping with the optimiser's step."
+        with autocast_forward(precision, device): t_fwd, loss = timed(loss_fn, device)
+        opt.zero_grad()
+        t_bwd = timed(loss.backward, device)[0]
+        def update():
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip)
+            opt.step()
+            sched.step()
+        return t_fwd, t_bwd, timed(update, device)[0]
+    out = {}
+    for name in (*PRECISIONS, 'bf16, naive wrap'):
+        naive = name.endswith('naive wrap')
+        precision = 'fp32' if naive else name                      # the naive wrap: autocast from outside instead
+        opt, sched = _optimiser(model, recipe, total=1000)
+        wrap = torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if naive else nullcontext()
+        with precision_scope(precision), wrap:
+            step = lambda: _update(model, opt, sched, recipe, loss_fn, False, precision)
+            step()                                                 # warm-up: kernels loaded, algorithms chosen
+            t_step = min(timed(step, device)[0] for _ in range(repeat))
+            split = np.min([parts(precision) for _ in range(repeat)], axis=0)
+        out[name] = (t_step, *split)
+    return out
 
 
 def probing_ratio(device, small):
@@ -126,13 +169,21 @@ def icl_speed(device, small, batch_size=32, n_queries=64):
 def main(small=False):
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     name = torch.cuda.get_device_name() if device == 'cuda' else 'CPU'
-    print(f'{name}, {datetime.date.today()}, torch {torch.__version__}, fp32, shapes: {"tiny" if small else "paper"}')
+    print(f'{name}, {datetime.date.today()}, torch {torch.__version__}, fp32 unless a row says otherwise, '
+          f'shapes: {"tiny" if small else "paper"}')
     rows = [('resume on the device: largest loss difference, stopped at step 7 and resumed vs uninterrupted',
              f'{resume_gap(device, small):.2e}')]
-    t_save, gib, t_step = checkpoint_cost(device, small)
-    rows += [('bert-large training step, batch 16, 128 tokens (s)', f'{t_step:.3f}'),
+    t_save, gib, t_step, n_tok = checkpoint_cost(device, small)
+    rows += [(f'bert-large training step, batch 16 x {n_tok} tokens (one short sentence), fp32 (s)', f'{t_step:.3f}'),
              (f'bert-large checkpoint save, {gib:.2f} GiB (s)', f'{t_save:.2f}'),
-             (f'checkpoint cost at one save every {CHECKPOINT_MINUTES:g} minutes', f'{t_save / (60 * CHECKPOINT_MINUTES):.1%}')]
+             (f'checkpoint cost at one save every {CHECKPOINT_MINUTES:g} minutes',
+              f'{t_save / (60 * CHECKPOINT_MINUTES):.1%}')]
+    steps = precision_steps(device, small)
+    fp32 = steps['fp32'][0]
+    rows += [(f'bert-large step, batch 16 x 128 tokens, {name}: whole / forward / backward / optimiser (s)',
+              f'{t:.3f} / {fwd:.3f} / {bwd:.3f} / {upd:.3f}') for name, (t, fwd, bwd, upd) in steps.items()]
+    rows += [('step time over fp32: ' + ' / '.join(steps), ' / '.join(f'{v[0] / fp32:.2f}x' for v in steps.values())),
+             ('bf16 speed-up over fp32 (target 2x)', f'{fp32 / steps["bf16"][0]:.2f}x')]
     t_bare, t_ext, t_probe = probing_ratio(device, small)
     rows += [('bert-base bare forward pass, bigram shift (s)', f'{t_bare:.2f}'),
              ('one-pass extraction (s) / probes with MDL on the device (s)', f'{t_ext:.2f} / {t_probe:.2f}'),

@@ -6,7 +6,7 @@ every batch to a fixed length. Run: `.venv/bin/python bench/icl.py` (`--no-pbft`
 import argparse, time
 import torch
 from lmfinding.brown import brown_task
-from lmfinding.fewshot import sample_shots
+from lmfinding.answers import sample_shots
 from lmfinding.icl import cached_logits, context_text, encode_context, recomputed_logits, split_prompts
 from lmfinding.models import load_model
 from lmfinding.patterns import pattern, verbaliser_ids

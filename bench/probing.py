@@ -51,7 +51,7 @@ def one_pass_per_pair(model, tok, texts, bs, poolings, max_length=128):
 
 
 def sklearn_probe(X, y, split, tol=1e-10):
-    "scikit-learn's probe with our protocol: standardised, `C` from `PROBE_C` by dev accuracy; its `C` and test accuracy."
+    "scikit-learn's probe with our protocol: standardised, `C` from `PROBE_C` by dev accuracy; its `C`, test accuracy."
     sc = StandardScaler().fit(X[split == 'train'])
     (A, ya), (B, yb), (T, yt) = ((sc.transform(X[split == s]), y[split == s]) for s in ('train', 'dev', 'test'))
     fits = [LogisticRegression(C=C, tol=tol, max_iter=100_000).fit(A, ya) for C in PROBE_C]
@@ -108,8 +108,10 @@ def main(model_name='minilm', task_name='bigram_shift', bs=64, n_pairwise=1000, 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--model', default='minilm'); ap.add_argument('--task', default='bigram_shift')
-    ap.add_argument('--batch-size', type=int, default=64); ap.add_argument('--pairwise-sentences', type=int, default=1000)
+    ap.add_argument('--model', default='minilm')
+    ap.add_argument('--task', default='bigram_shift')
+    ap.add_argument('--batch-size', type=int, default=64)
+    ap.add_argument('--pairwise-sentences', type=int, default=1000)
     ap.add_argument('--sklearn', action='store_true', help="compare with scikit-learn's probes (minutes)")
     a = ap.parse_args()
     main(a.model, a.task, a.batch_size, a.pairwise_sentences, a.sklearn)

@@ -1,6 +1,7 @@
 """Reliability benchmark: every bad input of `tests/test_bad_inputs.py` (command lines, grid files, notebook
 parameters), run as a user would, and what came back: a clear one-line refusal before any work, or not. Writes
-`bench/results/reliability.csv`, which the README's reliability figure reads. Run: `.venv/bin/python bench/reliability.py`."""
+`bench/results/reliability.csv`, which the README's reliability figure reads.
+Run: `.venv/bin/python bench/reliability.py`."""
 import sys, tempfile
 from pathlib import Path
 import pandas as pd

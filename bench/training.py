@@ -5,7 +5,7 @@ import argparse, time
 import torch
 from lmfinding.brown import brown_task
 from lmfinding.models import batch_inputs, load_model
-from lmfinding.stability import loss_surface, params_vector
+from lmfinding.surface import loss_surface, params_vector
 from lmfinding.train import AdamW, Recipe, label_ids, _update, batch_at, grad_norms, warmup_linear
 
 
@@ -46,7 +46,8 @@ def main(model_name='minilm', steps=20, rounds=2):
     print(f'| per-layer gradient norms alone (median of 21) | {t_norms:.4f} |')
     print(f'gradient tracing overhead per step: {100 * t_norms / plain:.2f}% when traced every step, '
           f'{10 * t_norms / plain:.2f}% at the default (every 10th step); '
-          f'whole traced steps vs plain steps: {100 * (t["traced (dynamic padding)"] / plain - 1):+.1f}% (timing noise included)')
+          f'whole traced steps vs plain steps: {100 * (t["traced (dynamic padding)"] / plain - 1):+.1f}% '
+          '(timing noise included)')
     print(f'dynamic padding speed-up over padding to 128 tokens: {t["padded to 128"] / plain:.2f}x')
     # the loss surface: one grid point = set the parameters + one evaluation pass
     tr = task.split('train').iloc[:128]; y = label_ids(task, tr)

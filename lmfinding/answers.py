@@ -50,7 +50,8 @@ def last_logits(model, enc: dict, **kw) -> torch.Tensor:
 @torch.no_grad()
 def answer_logits(model, tok, texts: list[str], batch_size: int = 16) -> torch.Tensor:
     "Next-token logits after each of `texts`, in batches of similar length (float32, on the CPU, in `texts`' order)."
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     order = sorted(range(len(texts)), key=lambda i: -len(tok.encode(texts[i])))    # little padding per batch
     out = [last_logits(model, tokenize_queries(tok, [texts[j] for j in order[i:i + batch_size]])).float().cpu()
            for i in range(0, len(texts), batch_size)]

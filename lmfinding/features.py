@@ -5,6 +5,7 @@
 # %% ../nbs/10_features.ipynb #645b835c
 from __future__ import annotations
 import json, warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -14,7 +15,8 @@ from .models import encode, kind_of
 from .runs import atomic_write
 
 # %% auto #0
-__all__ = ['POOLINGS', 'pool', 'cls_attention_entropy', 'Features', 'extract', 'save_features', 'load_layer', 'load_features']
+__all__ = ['POOLINGS', 'PRECISIONS', 'pool', 'cls_attention_entropy', 'check_precision', 'precision_scope', 'autocast_forward',
+           'Features', 'extract', 'save_features', 'load_layer', 'load_features']
 
 # %% ../nbs/10_features.ipynb #e371497f
 POOLINGS = ('cls', 'mean', 'last')
@@ -36,6 +38,39 @@ def cls_attention_entropy(att: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
     a = a / a.sum(-1, keepdim=True)
     ent = -(a * torch.log(a.clamp_min(1e-12))).sum(-1)        # (L, B, heads)
     return ent.mean(-1)
+
+# %% ../nbs/10_features.ipynb #5f09a889
+PRECISIONS = ('fp32', 'tf32', 'bf16')
+
+def check_precision(precision: str) -> str:
+    "`precision` itself if it is one of `PRECISIONS`, else a ValueError naming them."
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(map(repr, PRECISIONS))} "
+                         "('fp32', the default, is what the studies used)")
+    return precision
+
+def _tf32_switches() -> list[tuple]:
+    "(settings, attribute, TF32 value) for CUDA matrix products and cuDNN convolutions, in this torch's API."
+    b = torch.backends
+    if hasattr(b.cuda.matmul, 'fp32_precision') and hasattr(b.cudnn, 'conv'):           # torch 2.9 on
+        return [(b.cuda.matmul, 'fp32_precision', 'tf32'), (b.cudnn.conv, 'fp32_precision', 'tf32')]
+    return [(b.cuda.matmul, 'allow_tf32', True), (b.cudnn, 'allow_tf32', True)]
+
+@contextmanager
+def precision_scope(precision: str = 'fp32'):
+    "What `precision` sets for a whole call: 'tf32' allows TF32 on CUDA until the call ends; the others set nothing."
+    switches = _tf32_switches() if check_precision(precision) == 'tf32' else []
+    before = [getattr(where, name) for where, name, _ in switches]
+    try:
+        for where, name, value in switches: setattr(where, name, value)
+        yield
+    finally:
+        for (where, name, _), value in zip(switches, before): setattr(where, name, value)
+
+def autocast_forward(precision: str, device):
+    "The context for forward passes on `device`: bfloat16 autocast for 'bf16', nothing for 'fp32' and 'tf32'."
+    if check_precision(precision) != 'bf16': return nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 # %% ../nbs/10_features.ipynb #6c79909a
 @dataclass
@@ -61,24 +96,36 @@ def _lengths(tok, texts, texts_b):
 @torch.no_grad()
 def _batch(model, tok, texts, texts_b, poolings, max_length, entropy):
     lay = encode(model, tok, texts, texts_b, max_length, attentions=entropy)    # (L+1, B, T, H), (B, T)
-    vecs = {p: pool(lay.hidden, lay.mask, p).float().cpu().numpy() for p in poolings}
-    ent = cls_attention_entropy(lay.attentions, lay.mask).float().cpu().numpy() if entropy else None
+    hidden = lay.hidden.float()                                  # pooled in fp32, whatever the forward pass ran in
+    vecs = {p: pool(hidden, lay.mask, p).cpu().numpy() for p in poolings}
+    ent = cls_attention_entropy(lay.attentions.float(), lay.mask).cpu().numpy() if entropy else None
     return vecs, ent
 
-def extract(model, tok, texts: list[str], texts_b: list[str] | None = None, poolings=('cls', 'mean'),
-            batch_size: int = 64, max_length: int = 128, entropy: bool = True, progress: bool = True) -> Features:
+def extract(model,                           # an encoder or a decoder (`lmfinding.models.load_model`)
+            tok,                             # its tokenizer
+            texts: list[str],                # the sentences (the first sentence of each pair)
+            texts_b: list[str] | None = None,  # the second sentence of each pair (None: single sentences)
+            poolings=('cls', 'mean'),        # which sentence vectors: any of `POOLINGS` ('cls', 'mean', 'last')
+            batch_size: int = 64,            # sentences per forward pass
+            max_length: int = 128,           # tokens kept per input; longer inputs are truncated and counted
+            entropy: bool = True,            # also the CLS attention entropy (the model must return attentions)
+            progress: bool = True,           # show a progress bar
+            precision: str = 'fp32',         # 'fp32', 'tf32' or 'bf16' (`PRECISIONS`); the features are fp32 in all
+            ) -> Features:
     "Every layer's pooled sentence vectors (and CLS attention entropy) from one forward pass per batch."
     _check_poolings(model, poolings)
+    check_precision(precision)
     lengths = _lengths(tok, texts, texts_b)
     n_trunc = int((lengths > max_length).sum())
     if n_trunc: warnings.warn(f'{n_trunc} of {len(texts)} inputs are longer than max_length={max_length} tokens '
                               'and were truncated')
     order = np.argsort(-lengths, kind='stable')
     parts = []
-    for i in tqdm(range(0, len(texts), batch_size), desc='extract', disable=not progress, leave=False):
-        idx = order[i:i + batch_size]
-        parts.append(_batch(model, tok, [texts[j] for j in idx], [texts_b[j] for j in idx] if texts_b else None,
-                            poolings, max_length, entropy))
+    with precision_scope(precision), autocast_forward(precision, model.device):    # weights fixed: cast once
+        for i in tqdm(range(0, len(texts), batch_size), desc='extract', disable=not progress, leave=False):
+            idx = order[i:i + batch_size]
+            parts.append(_batch(model, tok, [texts[j] for j in idx], [texts_b[j] for j in idx] if texts_b else None,
+                                poolings, max_length, entropy))
     inv = np.argsort(order)
     vectors = {p: np.concatenate([v[p] for v, _ in parts], axis=1)[:, inv] for p in poolings}
     ent = np.concatenate([e for _, e in parts], axis=1)[:, inv] if entropy else None
@@ -87,7 +134,9 @@ def extract(model, tok, texts: list[str], texts_b: list[str] | None = None, pool
 # %% ../nbs/10_features.ipynb #426a87f4
 def _npy_bytes(a: np.ndarray) -> bytes:
     import io
-    buf = io.BytesIO(); np.save(buf, a); return buf.getvalue()
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
 
 def save_features(f: Features, folder, **meta) -> Path:
     "Write `f` under `folder` as `{pooling}_layer{l:02d}.npy`, `entropy.npy` and `meta.json`."
@@ -106,7 +155,8 @@ def load_layer(folder, pooling: str, layer: int) -> np.ndarray:
 
 def load_features(folder) -> Features:
     "Everything `save_features` wrote."
-    folder = Path(folder); meta = json.loads((folder/'meta.json').read_text())
+    folder = Path(folder)
+    meta = json.loads((folder/'meta.json').read_text())
     vectors = {p: np.stack([load_layer(folder, p, l) for l in range(meta['layers'])]) for p in meta['poolings']}
     ent = np.load(folder/'entropy.npy') if (folder/'entropy.npy').exists() else None
     return Features(vectors, ent, meta['n_truncated'])

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from transformers import DynamicCache
 from .answers import answer_logits, answers, last_logits
+from .features import autocast_forward, precision_scope
 from .patterns import Pattern, verbaliser_ids
 
 # %% auto #0
@@ -115,16 +116,18 @@ class ICLResult:
     dropped: int
     context_tokens: int
 
-def icl_answers(model, tok, pat: Pattern, shots: pd.DataFrame, rows: pd.DataFrame, batch_size: int = 16) -> ICLResult:
+def icl_answers(model, tok, pat: Pattern, shots: pd.DataFrame, rows: pd.DataFrame, batch_size: int = 16,
+                precision: str = 'fp32') -> ICLResult:
     "In-context answers to `rows`, with `shots` as demonstrations (none: zero-shot), batched on a GPU."
     ids = verbaliser_ids(tok, pat)
     queries = [pat.query(r.text, r.text_b) for r in rows.itertuples()]
-    if len(shots) == 0:
-        return ICLResult(answers(answer_logits(model, tok, queries, batch_size), rows, ids), 0, 0)
-    pr = split_prompts(tok, context_text(pat, shots), queries)
-    fits = [len(pr.prefix) + len(r) <= window(model) for r in pr.rests]
-    kept = rows[fits]
-    per_pass = batch_size if model.device.type == 'cuda' else 1         # on a CPU, batching the cache costs more
-    logits = cached_logits(model, encode_context(model, pr.prefix), [r for r, f in zip(pr.rests, fits) if f],
-                           per_pass) if len(kept) else torch.zeros(0, model.config.vocab_size)
+    with precision_scope(precision), autocast_forward(precision, model.device):    # weights fixed: cast once
+        if len(shots) == 0:
+            return ICLResult(answers(answer_logits(model, tok, queries, batch_size), rows, ids), 0, 0)
+        pr = split_prompts(tok, context_text(pat, shots), queries)
+        fits = [len(pr.prefix) + len(r) <= window(model) for r in pr.rests]
+        kept = rows[fits]
+        per_pass = batch_size if model.device.type == 'cuda' else 1     # on a CPU, batching the cache costs more
+        logits = cached_logits(model, encode_context(model, pr.prefix), [r for r, f in zip(pr.rests, fits) if f],
+                               per_pass) if len(kept) else torch.zeros(0, model.config.vocab_size)
     return ICLResult(answers(logits, kept, ids), len(rows) - len(kept), len(pr.prefix))

@@ -19,7 +19,7 @@ __all__ = ['PBFT_RECIPE', 'LORA_TARGETS', 'Verbalised', 'LoRA', 'with_lora', 'fi
 # %% ../nbs/19_pbft.ipynb #d468344f
 @dataclass
 class Verbalised:
-    "Cross-entropy of the next token after the pattern's query against the gold verbaliser; scored by restricted accuracy."
+    "Cross-entropy of the next token after the query against the gold verbaliser; scored by restricted accuracy."
     task: Task
     tok: object
     pattern: Pattern
@@ -34,7 +34,7 @@ class Verbalised:
     def loss(self, model, rows: pd.DataFrame) -> torch.Tensor:
         logits = last_logits(model, tokenize_queries(self.tok, self.queries(rows), pad_to=self.pad_to))
         gold = torch.tensor([self.ids[LABELS.index(binary_label(l))] for l in rows.label], device=logits.device)
-        return F.cross_entropy(logits.float(), gold)
+        return F.cross_entropy(logits.float(), gold)            # in fp32, whatever the forward pass ran in
 
     def answers(self, model, rows: pd.DataFrame) -> pd.DataFrame:
         return answers(answer_logits(model, self.tok, self.queries(rows)), rows, self.ids)
@@ -66,8 +66,9 @@ def with_lora(model, lora: LoRA):
                                             target_modules=t, task_type='CAUSAL_LM'))
 
 def finetune_lm(model, tok, task: Task, pat: Pattern, recipe: Recipe = PBFT_RECIPE, seed: int = 0,
-                lora: LoRA | None = None, progress: bool = True, **kw):
-    "Pattern-based fine-tuning of `model` on `task`'s train split; returns the model (LoRA-wrapped if asked) and its history."
+                lora: LoRA | None = None, progress: bool = True, precision: str = 'fp32', **kw):
+    "Pattern-based fine-tuning of `model` on `task`'s train split; the model (LoRA-wrapped if asked), its history."
     if lora: model = with_lora(model, lora)
-    h = train(model, tok, task, recipe, seed=seed, eval_splits=(), progress=progress, objective=Verbalised(task, tok, pat), **kw)
+    h = train(model, tok, task, recipe, seed=seed, eval_splits=(), progress=progress,
+              objective=Verbalised(task, tok, pat), precision=precision, **kw)
     return model, h

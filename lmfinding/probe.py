@@ -65,7 +65,7 @@ def gradient(X1, Y, W, lam, mask) -> torch.Tensor:
 
 # %% ../nbs/11_probe.ipynb #c0ac8241
 def hessian(X1f: torch.Tensor, p: torch.Tensor, lam: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "Hessians `(A, D K', D K')` of `objective` (float64) for features `X1f` `(A, N, D)` and probabilities `p` `(A, N, K')`."
+    "Hessians `(A, D K', D K')` of `objective` (float64), for features `X1f` `(A, N, D)` and probabilities `p`."
     A, N, D = X1f.shape
     K = p.shape[-1]
     if K == 1: H = X1f.mT @ (X1f * (p * (1 - p)))

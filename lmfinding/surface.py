@@ -43,11 +43,13 @@ def plot_surface(surf: pd.DataFrame, levels: int = 20):
     fig, ax = plt.subplots(figsize=(5, 4.2))
     cs = ax.contourf(grid.columns, grid.index, np.log(grid.values), levels=levels, cmap='viridis')
     fig.colorbar(cs, label='log training loss')
-    for (a, b), name, (dx, dy, ha) in [((0, 0), r'$\theta_p$ pre-trained', (6, 6, 'left')), ((1, 0), r'$\theta_f$ failed', (0, -15, 'center')),
-                                       ((0, 1), r'$\theta_s$ successful', (6, 6, 'left'))]:
+    marks = [((0, 0), r'$\theta_p$ pre-trained', (6, 6, 'left')), ((1, 0), r'$\theta_f$ failed', (0, -15, 'center')),
+             ((0, 1), r'$\theta_s$ successful', (6, 6, 'left'))]                # where, name, label offset
+    for (a, b), name, (dx, dy, ha) in marks:
         ax.plot(a, b, 'o', color='white', mec='black')
         ax.annotate(name, (a, b), textcoords='offset points', xytext=(dx, dy), ha=ha, color='white')
-    ax.set_xlabel(r'$\alpha$ along $\theta_f - \theta_p$'); ax.set_ylabel(r'$\beta$ along $\theta_s - \theta_p$')
+    ax.set_xlabel(r'$\alpha$ along $\theta_f - \theta_p$')
+    ax.set_ylabel(r'$\beta$ along $\theta_s - \theta_p$')
     return fig
 
 # %% ../nbs/14_surface.ipynb #b7a1c2d3

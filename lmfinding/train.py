@@ -4,15 +4,17 @@
 
 # %% ../nbs/13_train.ipynb #146b130c
 from __future__ import annotations
-import json, math, os, pickle, random, re, signal, threading, time
+import json, math, os, pickle, random, re, signal, threading, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import f1_score, matthews_corrcoef
 from tqdm.auto import tqdm
 from .data import Task
+from .features import autocast_forward, check_precision, precision_scope
 from .models import batch_inputs
 from .mixout import apply_mixout
 from .runs import set_seed
@@ -47,10 +49,14 @@ class AdamW(torch.optim.Optimizer):
         (b1, b2), lr = g['betas'], g['lr']
         grads, m, v = [p.grad for p in ps], [self.state[p]['m'] for p in ps], [self.state[p]['v'] for p in ps]
         c1, c2 = (1 - b1 ** k, 1 - b2 ** k) if g['bias_correction'] else (1., 1.)
-        torch._foreach_mul_(m, b1); torch._foreach_add_(m, grads, alpha=1 - b1)
-        torch._foreach_mul_(v, b2); torch._foreach_addcmul_(v, grads, grads, value=1 - b2)
-        torch._foreach_mul_(ps, 1 - lr * g['weight_decay'])
-        denom = torch._foreach_div(v, c2); torch._foreach_sqrt_(denom); torch._foreach_add_(denom, g['eps'])
+        torch._foreach_mul_(m, b1)
+        torch._foreach_add_(m, grads, alpha=1 - b1)                 # m = b1 m + (1 - b1) g
+        torch._foreach_mul_(v, b2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - b2)      # v = b2 v + (1 - b2) g^2
+        torch._foreach_mul_(ps, 1 - lr * g['weight_decay'])         # decoupled weight decay
+        denom = torch._foreach_div(v, c2)
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, g['eps'])                        # sqrt(v / c2) + eps
         torch._foreach_addcdiv_(ps, torch._foreach_div(m, c1), denom, value=-lr)
 
 # %% ../nbs/13_train.ipynb #f792b9bf
@@ -157,7 +163,8 @@ def _inputs(tok, model, df, max_length):
 @torch.no_grad()
 def predict(model, tok, df: pd.DataFrame, batch_size: int = 64, max_length: int = 128) -> np.ndarray:
     "Predicted label ids of a classifier for the rows of `df`."
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     preds = [model(**_inputs(tok, model, df.iloc[i:i + batch_size], max_length)).logits.argmax(-1).cpu()
              for i in range(0, len(df), batch_size)]
     model.train(was)
@@ -179,7 +186,8 @@ class Classify:
 
     def loss(self, model, rows: pd.DataFrame) -> torch.Tensor:
         labels = label_ids(self.task, rows).to(model.device)
-        return model(**_inputs(self.tok, model, rows, self.max_length), labels=labels).loss
+        logits = model(**_inputs(self.tok, model, rows, self.max_length)).logits
+        return F.cross_entropy(logits.float(), labels)            # in fp32, whatever the forward pass ran in
 
     def score(self, model, split: str) -> float:
         return evaluate(model, self.tok, self.task, split, self.metric, self.max_length)
@@ -273,11 +281,11 @@ class Checkpointing:
         self.asked, self.last = False, time.monotonic()
 
 # %% ../nbs/13_train.ipynb #4dc96b60
-def board(log_dir, recipe: Recipe, seed: int, task: Task):
-    "A TensorBoard writer for one run in `log_dir`, with the run's recipe, seed and task as its text."
+def board(log_dir, recipe: Recipe, seed: int, task: Task, precision: str = 'fp32'):
+    "A TensorBoard writer for one run in `log_dir`, with the run's recipe, seed, task and precision as its text."
     from torch.utils.tensorboard import SummaryWriter
     tb = SummaryWriter(str(log_dir))
-    params = dict(recipe=vars(recipe), seed=seed, task=task.name, source=task.source)
+    params = dict(recipe=vars(recipe), seed=seed, task=task.name, source=task.source, precision=precision)
     tb.add_text('run', '```\n' + json.dumps(params, indent=1, default=str) + '\n```')
     return tb
 
@@ -303,41 +311,66 @@ def _optimiser(model, recipe: Recipe, total: int):
                 bias_correction=recipe.bias_correction)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, recipe.warmup))
 
-def _update(model, opt, sched, recipe, loss_fn, trace: bool):
-    loss = loss_fn()
-    opt.zero_grad(); loss.backward()
+def _update(model, opt, sched, recipe, loss_fn, trace: bool, precision: str = 'fp32'):
+    "One update; only the loss's forward pass runs under autocast (bf16): backward, clipping and the step do not."
+    with autocast_forward(precision, model.device):
+        loss = loss_fn()
+    opt.zero_grad()
+    loss.backward()
     norms = grad_norms(model) if trace else {}
     if recipe.clip: torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip)
     lr = sched.get_last_lr()[0]
-    opt.step(); sched.step()
+    opt.step()
+    sched.step()
     return loss.item(), lr, norms
 
-def train(model, tok, task: Task, recipe: Recipe = Recipe(), seed: int = 0, metric: str = 'acc',
-          eval_splits=('dev',), progress: bool = True, checkpoint=None, checkpoint_every: int = 0,
-          checkpoint_minutes: float = CHECKPOINT_MINUTES, on_step=None, objective=None, tensorboard=None) -> History:
+_OUTER_AUTOCAST = ('train() runs inside torch.autocast: autocast keeps its bf16 copy of each weight until the '
+                   'outermost autocast region ends, so after the first update every forward pass would read the '
+                   "first step's weights. Call train(..., precision='bf16') outside autocast instead.")
+
+def train(model,                              # the model to fine-tune, in place: a classifier unless `objective`
+          tok,                                # its tokenizer
+          task: Task,                         # learnt from its train split, scored on `eval_splits`
+          recipe: Recipe = Recipe(),          # every hyper-parameter of the run (`Recipe`, `RECIPES`)
+          seed: int = 0,                      # seeds dropout, mixout and the batch order
+          metric: str = 'acc',                # the task's metric: 'acc', 'mcc' or 'acc_f1' (`score`)
+          eval_splits=('dev',),               # the splits scored at each evaluation
+          progress: bool = True,              # show a progress bar
+          checkpoint=None,                    # the run's checkpoint file (None: none); resumed from if it exists
+          checkpoint_every: int = 0,          # also save every this many steps (0: by time and signal only)
+          checkpoint_minutes: float = CHECKPOINT_MINUTES,  # wall-clock minutes between two saves
+          on_step=None,                       # called as `on_step(step, loss)` after every update
+          objective=None,                     # what is trained: its `loss` and `score` (None: `Classify`)
+          tensorboard=None,                   # a folder for TensorBoard scalars (None: none)
+          precision: str = 'fp32',            # 'fp32', 'tf32' or 'bf16' (`lmfinding.features.PRECISIONS`)
+          ) -> History:
     "Fine-tune `model` on `task` with `recipe` (resuming from `checkpoint` if it exists); a classifier by default."
+    check_precision(precision)
+    if torch.is_autocast_enabled(model.device.type): warnings.warn(_OUTER_AUTOCAST)
     set_seed(seed)
     if recipe.mixout: apply_mixout(model, recipe.mixout)
     obj = objective or Classify(task, tok, recipe.max_length, metric)
     tr = task.split('train')
-    total = recipe.total_steps(len(tr)); per_epoch = math.ceil(len(tr) / recipe.batch_size)
+    total, per_epoch = recipe.total_steps(len(tr)), math.ceil(len(tr) / recipe.batch_size)
     opt, sched = _optimiser(model, recipe, total)
     start, rec = 0, dict(log=[], evals=[], grads=[])
     if checkpoint and Path(checkpoint).exists(): start, rec = load_checkpoint(checkpoint, model, opt, sched)
     evals_at = _eval_steps(total, per_epoch, recipe.evals_per_epoch, recipe.eval_every)
     model.train()
-    tb = board(tensorboard, recipe, seed, task) if tensorboard else None
-    with Checkpointing(checkpoint_every, checkpoint_minutes) as when:
+    tb = board(tensorboard, recipe, seed, task, precision) if tensorboard else None
+    with precision_scope(precision), Checkpointing(checkpoint_every, checkpoint_minutes) as when:
         for step in tqdm(range(start + 1, total + 1), desc=f'train {task.name}', disable=not progress, leave=False,
                          initial=start, total=total):
             idx = batch_at(step, len(tr), recipe.batch_size, seed)
             trace = bool(recipe.trace_every) and (step == 1 or step % recipe.trace_every == 0)
-            loss, lr, norms = _update(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), trace)
+            loss, lr, norms = _update(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), trace,
+                                      precision)
             rec['log'].append(dict(step=step, epoch=step / per_epoch, loss=loss, lr=lr))
             rec['grads'] += [dict(step=step, layer=k, norm=v) for k, v in norms.items()]
             if step in evals_at:
-                rec['evals'] += [dict(step=step, epoch=step / per_epoch, split=s, score=obj.score(model, s))
-                                 for s in eval_splits]
+                with autocast_forward(precision, model.device):
+                    scores = {s: obj.score(model, s) for s in eval_splits}
+                rec['evals'] += [dict(step=step, epoch=step / per_epoch, split=s, score=v) for s, v in scores.items()]
             if tb: log_step(tb, rec, step)
             if checkpoint and when.due(step):
                 save_checkpoint(checkpoint, model, opt, sched, step, rec)
