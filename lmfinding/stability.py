@@ -4,57 +4,59 @@
 
 # %% ../nbs/22_stability.ipynb #e082fab2
 from __future__ import annotations
-import json, math
-from dataclasses import asdict, dataclass, field, replace
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
-from .data import Task, check_task, load_task, task_sizes
+from .data import Task
 from .models import load_model
 from .params import check_choice, check_names, check_positive, check_seeds, wrong
-from .runs import claim, default_device, identity, load_results, preset_kwargs, run_record, save_results
-from scipy import stats
-from .statistics import (Claim, Evidence, all_of, brown_forsythe, judge_family, noninferiority,
-                                  untested, welch)
+from .runs import claim, default_device, load_results, run_record, save_results
+from .statistics import (Claim, Evidence, all_of, brown_forsythe, judge_family, noninferiority, untested,
+                                  welch)
+from .study import (StudyConfig, as_recipe, gather, load_tables, majority_score, preset, resume, run_folder,
+                             save_tables)
 from .surface import segment_barrier
-from .train import RECIPES, Recipe, label_ids, score, train
+from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
-__all__ = ['METRICS', 'GROWS', 'SELECTIONS', 'RESTARTS_PRESETS', 'RUN', 'STD_REDUCTION', 'MEAN_MARGIN', 'LOSS_GAP', 'GRAD_DROP',
-           'OF_INTEREST', 'RestartsConfig', 'metric_of', 'selection_split', 'downsample', 'study_tasks',
-           'majority_score', 'failed', 'reported_score', 'stability_table', 'run_folder', 'initial_model', 'one_run',
-           'RestartsResults', 'run_restarts', 'load_restarts', 'restarts_config', 'downsample_config', 'remake',
-           'study_surface', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled', 'loss_ratios',
-           'lower_grads', 'surface_pair', 'spread_reduction', 'within_recipe', 'flat_loss_claim', 'vanishing_claim',
-           'downsampled_claim', 'basin_claim', 'recipe_claim', 'study_claims']
+__all__ = ['METRICS', 'SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'RUN', 'STD_REDUCTION', 'MEAN_MARGIN',
+           'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'StabilityConfig', 'metric_of', 'selection_split', 'downsample',
+           'study_tasks', 'failed', 'reported_score', 'stability_table', 'initial_model', 'one_run', 'StabilityResults',
+           'run_table', 'run', 'load', 'config', 'downsample_config', 'remake', 'with_outcome', 'plot_training',
+           'plot_grad_norms', 'plot_downsampled', 'loss_ratios', 'lower_grads', 'surface_pair', 'study_surface',
+           'spread_reduction', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim',
+           'basin_claim', 'recipe_claim', 'claims']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 METRICS = {'cola': 'mcc', 'mrpc': 'acc_f1'}          # every other task: accuracy
 
-GROWS = ('seeds', 'tasks', 'select', 'checkpoint_every', 'tensorboard')   # runs with folders, or no effect on results
-
 @dataclass
-class RestartsConfig:
-    "Everything that defines a many-seeds fine-tuning study."
-    model: str
-    tasks: list[str]
-    recipes: dict[str, Recipe]
-    seeds: list[int]
-    paths: dict = field(default_factory=dict)          # task -> folder of original files
-    sizes: dict = field(default_factory=dict)          # split sizes of offline tasks
-    data_seed: int = 0
+class StabilityConfig(StudyConfig):
+    "Everything that defines a many-seeds fine-tuning study (and `paths`, `sizes`, `data_seed`)."
+    model: str                                         # the encoder: an embedded name, a hub name or a folder
+    tasks: list[str]                                   # tasks fine-tuned on, each with every recipe and seed
+    recipes: dict[str, Recipe]                         # name -> recipe (or the fields that differ; or names of RECIPES)
+    seeds: list[int]                                   # seeds of the head's initialisation and the data order
     select: str = 'last'                               # which checkpoint is reported (see `reported_score`)
     checkpoint_every: int = 0                          # also checkpoint every k steps (0: every 5 minutes only)
     tensorboard: bool = False                          # also log every run to TensorBoard (OUT/RUN/tensorboard)
     train_limit: int | None = None                     # down-sample every training set to this many examples
     downsample_n: int = 1000                           # training-set size of the down-sampling experiment (Fig. 3b)
+    GROWS: ClassVar[tuple] = ('seeds', 'tasks', 'select', 'checkpoint_every', 'tensorboard')  # folders, or no effect
 
     def __post_init__(self):
-        if not isinstance(self.model, str) or not self.model: raise wrong('model', self.model, 'a model name', 'minilm')
+        super().__post_init__()
+        if not isinstance(self.model, str) or not self.model:
+            raise wrong('model', self.model, 'a model name', 'minilm')
         self.tasks = check_names('tasks', self.tasks, example=['brown_nli'])
         self.seeds = check_seeds('seeds', self.seeds)
+        if isinstance(self.recipes, (list, tuple, str)):                       # names of `RECIPES`
+            self.recipes = {r: r for r in check_names('recipes', self.recipes, list(RECIPES))}
         check_names('recipes', list(self.recipes), example=['devlin', 'mosbach'])
+        self.recipes = {name: as_recipe(r) for name, r in self.recipes.items()}
         check_choice('select', self.select, SELECTIONS)
         check_positive('downsample_n', self.downsample_n, whole=True, example=1000)
         if self.train_limit is not None: check_positive('train_limit', self.train_limit, whole=True, example=1000)
@@ -79,21 +81,13 @@ def downsample(task: Task, n: int | None, seed: int = 0) -> Task:
     return Task(task.name, task.rows.drop(task.rows.index[drop]).reset_index(drop=True), task.labels,
                 task.source + f' (train down-sampled to {n})')
 
-def study_tasks(cfg: RestartsConfig) -> dict[str, Task]:
-    "The tasks of a study, from files or built offline, each with train, a selection dev and a reported test."
-    def one(t):
-        task = selection_split(check_task(load_task(t, cfg.paths.get(t), seed=cfg.data_seed,
-                                         **({} if t in cfg.paths else task_sizes(t, cfg.sizes))), ('train', 'dev')),
-                               cfg.data_seed)
-        return downsample(task, cfg.train_limit, cfg.data_seed)
+def study_tasks(cfg: StabilityConfig) -> dict[str, Task]:
+    "The tasks of a study (see `StudyConfig.task`), each with train, a selection dev and a reported test."
+    def one(t): return downsample(selection_split(cfg.task(t, ('train', 'dev')), cfg.data_seed), cfg.train_limit,
+                                  cfg.data_seed)
     return {t: one(t) for t in cfg.tasks}
 
 # %% ../nbs/22_stability.ipynb #e514a4ef
-def majority_score(metric: str, y_train, y_eval) -> float:
-    "The `metric` score of always predicting the most frequent training label on `y_eval`."
-    labels, counts = np.unique(y_train, return_counts=True)
-    return score(metric, y_eval, np.full(len(y_eval), labels[np.argmax(counts)]))
-
 def failed(scores, baseline: float, margin: float = 0.0) -> np.ndarray:
     "Which runs failed: final score at or below the majority `baseline` (plus `margin`)."
     return np.asarray(scores) <= baseline + margin
@@ -118,27 +112,27 @@ def stability_table(runs: pd.DataFrame) -> pd.DataFrame:
     return t
 
 # %% ../nbs/22_stability.ipynb #d2dd1ecc
-def run_folder(out, task: str, recipe: str, seed: int) -> Path:
-    return Path(out)/task/recipe/f'seed{seed}'
+RUN_TABLES = ('log', 'evals', 'grads')                  # each run's tables
 
-def initial_model(cfg: RestartsConfig, task: Task, seed: int):
+def initial_model(cfg: StabilityConfig, task: Task, seed: int):
     "The model a run with `seed` starts from: the pre-trained encoder and its seeded new head."
     return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed, attentions=False)
 
-def one_run(cfg: RestartsConfig, task: Task, recipe: str, seed: int, folder: Path, record: dict):
+def one_run(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Path, record: dict):
     "Fine-tune once and save the run's log, evaluations and gradient norms under `folder`."
     model, tok = initial_model(cfg, task, seed)
     h = train(model.to(default_device()), tok, task, cfg.recipes[recipe], seed=seed, metric=metric_of(task.name),
               eval_splits=('dev', 'test'), progress=False, checkpoint=folder/'checkpoint.pt',
-              checkpoint_every=cfg.checkpoint_every, tensorboard=folder/'tensorboard' if cfg.tensorboard else None)
+              checkpoint_every=cfg.checkpoint_every, tensorboard=folder/'tensorboard' if cfg.tensorboard else None,
+              precision=cfg.precision)
     meta = dict(task=task.name, recipe=recipe, seed=seed)
-    for name in ('log', 'evals', 'grads'): save_results(getattr(h, name).assign(**meta), folder, name, record)
+    save_tables({name: getattr(h, name).assign(**meta) for name in RUN_TABLES}, folder, record)
     (folder/'checkpoint.pt').unlink(missing_ok=True)            # the tables are the result; weights can be remade
     return model
 
 # %% ../nbs/22_stability.ipynb #882de002
 @dataclass
-class RestartsResults:
+class StabilityResults:
     "Tidy tables: `runs` (one row per run: score, baseline, failed), and every run's `log`, `evals`, `grads`."
     runs: pd.DataFrame
     log: pd.DataFrame
@@ -149,56 +143,48 @@ def _baseline(task: Task) -> float:
     tr, te = task.split('train'), task.split('test')
     return majority_score(metric_of(task.name), label_ids(task, tr).numpy(), label_ids(task, te).numpy())
 
-def run_restarts(cfg: RestartsConfig, out) -> RestartsResults:
-    "Run (or resume) every (task, recipe, seed) of the study; tables are saved under `out`."
-    out = claim(out, identity(cfg, grows=GROWS))
-    tasks = study_tasks(cfg)
-    record = run_record(json.loads(json.dumps(asdict(cfg), default=str)), tasks=tasks.values())
-    todo = [(t, r, s) for t in cfg.tasks for r in cfg.recipes for s in cfg.seeds]
-    tables = {k: [] for k in ('log', 'evals', 'grads')}
-    for t, r, s in tqdm(todo, desc='runs'):
-        folder = run_folder(out, t, r, s)
-        if not (folder/'grads.csv').exists(): one_run(cfg, tasks[t], r, s, folder, record)
-        for k in tables: tables[k].append(load_results(folder, k)[0])
-    res = {k: pd.concat(v, ignore_index=True) for k, v in tables.items()}
-    runs = pd.DataFrame([dict(task=t, recipe=r, seed=s, baseline=_baseline(tasks[t]),
-                              score=reported_score(g, cfg.select)) for (t, r, s), g in res['evals'].groupby(['task', 'recipe', 'seed'])])
-    runs['failed'] = failed(runs.score, runs.baseline)
-    save_results(runs, out, 'runs', record)
-    for k, v in res.items(): save_results(v, out, k, record)
-    return RestartsResults(runs, res['log'], res['evals'], res['grads'])
+def run_table(evals: pd.DataFrame, tasks: dict, select: str) -> pd.DataFrame:
+    "One row per run: its reported score under `select`, its task's majority baseline, and whether it failed."
+    runs = pd.DataFrame([dict(task=t, recipe=r, seed=s, baseline=_baseline(tasks[t]), score=reported_score(g, select))
+                         for (t, r, s), g in evals.groupby(['task', 'recipe', 'seed'])])
+    return runs.assign(failed=failed(runs.score, runs.baseline))
 
-def load_restarts(out) -> RestartsResults:
+def run(cfg: StabilityConfig, out) -> StabilityResults:
+    "Run (or resume) every (task, recipe, seed) of the study; tables are saved under `out`."
+    out = cfg.claim(out)
+    tasks = study_tasks(cfg)
+    record = cfg.record(tasks.values())
+    def one(key, folder): one_run(cfg, tasks[key[0]], key[1], key[2], folder, record)
+    todo = [(t, r, s) for t in cfg.tasks for r in cfg.recipes for s in cfg.seeds]
+    tables = gather(resume(todo, lambda key: run_folder(out, *key[:2], f'seed{key[2]}'), 'grads', one, 'runs'),
+                    RUN_TABLES)
+    tables = dict(runs=run_table(tables['evals'], tasks, cfg.select)) | tables
+    save_tables(tables, out, record)
+    return StabilityResults(**tables)
+
+def load(out) -> StabilityResults:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
-    out = Path(out)
-    if not (out/'runs.csv').exists(): raise FileNotFoundError(f'{out} holds no finished restarts study (no runs.csv)')
-    return RestartsResults(*(load_results(out, k)[0] for k in ('runs', 'log', 'evals', 'grads')))
+    return StabilityResults(**load_tables(out, ('runs',) + RUN_TABLES, 'stability'))
 
 # %% ../nbs/22_stability.ipynb #cbc27c66
-def _quick_recipes() -> dict[str, Recipe]:
-    devlin = Recipe(lr=2e-4, epochs=3, bias_correction=False, max_length=48, trace_every=2)
-    return {'devlin': devlin, 'lee': replace(devlin, mixout=.1),
-            'mosbach': replace(devlin, bias_correction=True, epochs=6)}
+DEVLIN = dict(lr=2e-4, epochs=3, bias_correction=False, max_length=48, trace_every=2)    # quick: the Devlin recipe
+QUICK_RECIPES = dict(devlin=DEVLIN, lee=DEVLIN | dict(mixout=.1), mosbach=DEVLIN | dict(bias_correction=True, epochs=6))
 
-def _paper(data_dir) -> dict:
-    d = Path(data_dir or 'data')/'glue'
-    return dict(model='bert-large-uncased', tasks=['rte', 'mrpc', 'cola'], recipes=dict(RECIPES), seeds=list(range(25)),
-                paths={'rte': d/'RTE', 'mrpc': d/'MRPC', 'cola': d/'CoLA'})
-
-RESTARTS_PRESETS = {
-    'quick': lambda d: dict(model='minilm', tasks=['brown_nli'], recipes=_quick_recipes(), seeds=[0, 1, 2, 3],
-                            sizes=dict(train=96, dev=48, test=96), downsample_n=32),
-    'paper': _paper,
-    'tiny': lambda d: dict(model='tiny-bert', tasks=['brown_nli'], seeds=[0, 1], sizes=dict(train=32, dev=16, test=16), downsample_n=8,
-                           recipes={k: replace(r, steps=4, batch_size=8) for k, r in _quick_recipes().items()}),
+PRESETS = {
+    'quick': dict(model='minilm', tasks=['brown_nli'], recipes=QUICK_RECIPES, seeds=[0, 1, 2, 3],
+                  sizes=dict(train=96, dev=48, test=96), downsample_n=32),
+    'paper': dict(model='bert-large-uncased', tasks=['rte', 'mrpc', 'cola'], recipes=['devlin', 'lee', 'mosbach'],
+                  seeds=list(range(25)), paths=dict(rte='glue/RTE', mrpc='glue/MRPC', cola='glue/CoLA')),
+    'tiny': dict(model='tiny-bert', tasks=['brown_nli'], seeds=[0, 1], sizes=dict(train=32, dev=16, test=16),
+                 downsample_n=8, recipes={k: r | dict(steps=4, batch_size=8) for k, r in QUICK_RECIPES.items()}),
 }
 
-def restarts_config(preset: str, data_dir=None, **overrides) -> RestartsConfig:
-    "The `RestartsConfig` of a named preset, with any non-None `overrides`."
-    return RestartsConfig(**preset_kwargs(RESTARTS_PRESETS, preset, data_dir, **overrides))
+def config(name: str, data_dir=None, **overrides) -> StabilityConfig:
+    "The `StabilityConfig` of preset `name` (paths under `data_dir`), with every non-None override on top."
+    return StabilityConfig(**preset(PRESETS, name, data_dir, **overrides))
 
 # %% ../nbs/22_stability.ipynb #2d0f02b0
-def downsample_config(cfg: RestartsConfig, task: str, n: int, recipe: str = 'devlin') -> RestartsConfig:
+def downsample_config(cfg: StabilityConfig, task: str, n: int, recipe: str = 'devlin') -> StabilityConfig:
     "A study of `task` down-sampled to `n` training examples: `recipe` for its epochs vs for the full set's steps."
     r = cfg.recipes[recipe]
     full = len(study_tasks(replace(cfg, tasks=[task]))[task].split('train'))
@@ -207,28 +193,9 @@ def downsample_config(cfg: RestartsConfig, task: str, n: int, recipe: str = 'dev
                    recipes={'few_epochs': r, 'full_steps': replace(r, steps=r.total_steps(full), eval_every=every)})
 
 # %% ../nbs/22_stability.ipynb #3b70a9d7
-def remake(cfg: RestartsConfig, task: Task, recipe: str, seed: int, folder: Path):
+def remake(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Path):
     "The final model of the run (`task`, `recipe`, `seed`), trained again from its seed."
     return one_run(cfg, task, recipe, seed, folder, run_record({}))
-
-# %% ../nbs/22_stability.ipynb #d077958f
-def study_surface(cfg: RestartsConfig, pair: dict, out, grid=np.linspace(-2 / 3, 4 / 3, 7), examples: int = 32) -> pd.DataFrame:
-    "Training loss on the plane through the start, the failed and the successful model of `pair`."
-    from lmfinding.surface import loss_surface, params_vector
-    from lmfinding.train import Classify
-    out = claim(out, dict(study=identity(cfg, grows=GROWS), pair=pair, examples=examples, grid=list(map(float, grid))))
-    if (out/'surface.csv').exists(): return load_results(out, 'surface')[0]
-    task = study_tasks(cfg)[pair['task']]
-    start, tok = initial_model(cfg, task, pair['failed'])
-    thetas = [params_vector(start)]
-    for kind in ('failed', 'successful'):
-        folder = out/f"{kind}-seed{pair[kind]}"
-        thetas.append(params_vector(remake(cfg, task, pair['recipe'], pair[kind], folder)))
-    rows = task.split('train').iloc[:examples]
-    obj = Classify(task, tok, cfg.recipes[pair['recipe']].max_length)
-    surf = loss_surface(start, lambda m: obj.loss(m, rows).item(), *thetas, grid, grid).assign(**pair)
-    save_results(surf, out, 'surface', run_record(dict(pair=pair, examples=examples, grid=list(map(float, grid)))))
-    return surf
 
 # %% ../nbs/22_stability.ipynb #713f8f97
 def with_outcome(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -243,7 +210,8 @@ def plot_training(log: pd.DataFrame, evals: pd.DataFrame, runs: pd.DataFrame):
     sns.lineplot(with_outcome(log, runs), x='step', y='loss', hue='outcome', errorbar='sd', ax=a)
     sns.lineplot(with_outcome(evals[evals.split == 'dev'], runs), x='step', y='score', hue='outcome',
                  errorbar='sd', marker='o', ax=b)
-    a.set_title('training loss'); b.set_title('dev score')
+    a.set_title('training loss')
+    b.set_title('dev score')
     return fig
 
 def plot_grad_norms(grads: pd.DataFrame, runs: pd.DataFrame, max_step: int | None = None):
@@ -254,16 +222,18 @@ def plot_grad_norms(grads: pd.DataFrame, runs: pd.DataFrame, max_step: int | Non
     g = g.assign(layer=g.layer.str.removeprefix('layer.').astype(int))
     p = sns.relplot(g, x='step', y='norm', hue='layer', col='outcome', kind='line', errorbar=None, height=3.2,
                     palette='viridis', col_order=['failed', 'successful'])
-    p.set(yscale='log'); p.set_axis_labels('step', 'gradient norm')
+    p.set(yscale='log')
+    p.set_axis_labels('step', 'gradient norm')
     return p.figure
 
 def plot_downsampled(down: pd.DataFrame, n: int):
     "Scores of the down-sampled runs, few epochs vs the full set's steps, one point per seed; majority baseline dashed."
     import matplotlib.pyplot as plt, seaborn as sns
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    sns.stripplot(down, x='recipe', y='score', hue='task', dodge=True, ax=ax, size=7, order=['few_epochs', 'full_steps'])
+    sns.stripplot(down, x='recipe', y='score', hue='task', dodge=True, ax=ax, size=7,
+                  order=['few_epochs', 'full_steps'])
     ax.axhline(down.baseline.mean(), ls='--', color='grey', lw=1)
-    ax.set_title(f'{n} training examples'); ax.set_xlabel('')
+    ax.set(title=f'{n} training examples', xlabel='')
     return fig
 
 # %% ../nbs/22_stability.ipynb #9b8c6382
@@ -295,6 +265,27 @@ def surface_pair(runs: pd.DataFrame, plain: list[str]) -> dict | None:
                         successful=int(g[~g.failed].sort_values('score').seed.iloc[-1]))
     return None
 
+
+# %% ../nbs/22_stability.ipynb #d077958f
+def study_surface(cfg: StabilityConfig, pair: dict, out, grid=np.linspace(-2 / 3, 4 / 3, 7),
+                  examples: int = 32) -> pd.DataFrame:
+    "Training loss on the plane through the start, the failed and the successful model of `pair`."
+    from lmfinding.surface import loss_surface, params_vector
+    from lmfinding.train import Classify
+    spec = dict(pair=pair, examples=examples, grid=list(map(float, grid)))
+    out = claim(out, dict(study=cfg.identity()) | spec)
+    if (out/'surface.csv').exists(): return load_results(out, 'surface')[0]
+    task = study_tasks(cfg)[pair['task']]
+    start, tok = initial_model(cfg, task, pair['failed'])
+    thetas = [params_vector(start)]
+    for kind in ('failed', 'successful'):
+        folder = out/f"{kind}-seed{pair[kind]}"
+        thetas.append(params_vector(remake(cfg, task, pair['recipe'], pair[kind], folder)))
+    rows = task.split('train').iloc[:examples]
+    obj = Classify(task, tok, cfg.recipes[pair['recipe']].max_length)
+    surf = loss_surface(start, lambda m: obj.loss(m, rows).item(), *thetas, grid, grid).assign(**pair)
+    save_results(surf, out, 'surface', run_record(spec))
+    return surf
 
 # %% ../nbs/22_stability.ipynb #4d7dd744
 STD_REDUCTION = 1 - 2.7 / 4.5   # Mosbach et al. (2021), Table 1, RTE: std 2.7 vs Devlin's 4.5, the smallest cut
@@ -370,8 +361,8 @@ def recipe_claim(runs: pd.DataFrame, strong: str = 'mosbach') -> Claim:
         'std': judge_family('e', statement, std, 'share of the spread removed > 0', STD_REDUCTION),
         'mean': judge_family('e', statement, mean, f'mean − other > -{MEAN_MARGIN:g} points', 0., ' points')})
 
-def study_claims(runs, log, grads, down: pd.DataFrame | None = None, surf: pd.DataFrame | None = None,
-                 early: int = 50, strong: str = 'mosbach') -> list[Claim]:
+def claims(runs, log, grads, down: pd.DataFrame | None = None, surf: pd.DataFrame | None = None, early: int = 50,
+           strong: str = 'mosbach') -> list[Claim]:
     "The five claims of Finding 2, judged on the study's tables."
     return [flat_loss_claim(log, runs), downsampled_claim(down), vanishing_claim(grads, runs, early),
             basin_claim(surf), recipe_claim(runs, strong)]
