@@ -62,12 +62,13 @@ def stored_outputs(path, mime: str) -> list:
             if mime in o.get('data', {})]
 
 _SAVEFIG = re.compile(r"""savefig\([^)]*?['"]([^'"/]+?)\.(?:png|svg|pdf)['"]""")
+_SAVE_FIGURE = re.compile(r"""save_figure\(.*['"]([^'"/]+?)['"]\s*\)""")          # `lmfinding.study.save_figure`
 
 def figure_name(source: str) -> str | None:
     "The name of the figure a code cell makes: its `#| label:` directive, or the stem of the file it saves."
     label = directives(source).get('label')
     if label: return label
-    m = _SAVEFIG.search(source)
+    m = _SAVEFIG.search(source) or _SAVE_FIGURE.search(source)
     return m.group(1) if m else None
 
 # %% ../nbs/91_readme.ipynb #c3a1e7ab
@@ -115,7 +116,8 @@ def show_finding(path, figures: tuple[str, ...]):
 # %% ../nbs/91_readme.ipynb #f52be7fd
 def write_readme(repo='.', execute: bool = True) -> Path:
     "Regenerate `README.md` (and its figures) from `nbs/index.ipynb`, executed first unless `execute=False`."
-    repo = Path(repo); index = repo/'nbs'/'index.ipynb'
+    repo = Path(repo)
+    index = repo/'nbs'/'index.ipynb'
     if execute:
         from nbclient import NotebookClient
         nb = nbformat.read(index, as_version=4)

@@ -45,7 +45,9 @@ def site_pages(root='.') -> list[Page]:
     def add(entry, section):
         items = entry if isinstance(entry, list) else [entry]
         for it in items:
-            if isinstance(it, dict): add(it.get('contents', []), it.get('section', section)); continue
+            if isinstance(it, dict):
+                add(it.get('contents', []), it.get('section', section))
+                continue
             for p in _expand(root, it):
                 if not p.exists(): raise FileNotFoundError(f'_quarto.yml lists {it!r}, but {p} does not exist')
                 if p in seen: continue
@@ -92,14 +94,19 @@ def page_body(path: Path) -> str:
     return body
 
 # %% ../nbs/92_site.ipynb #3b868373
-CSS = '''body{font-family:system-ui,sans-serif;margin:0;display:flex;color:#222}
-nav{width:16rem;min-width:16rem;padding:1rem;background:#f6f7f9;height:100vh;overflow:auto;position:sticky;top:0;font-size:.9rem}
-nav h2{font-size:.75rem;text-transform:uppercase;color:#666;margin:1rem 0 .3rem}nav a{display:block;padding:.15rem 0;color:#2a5db0;text-decoration:none}
-nav a.current{font-weight:bold;color:#000}main{padding:1rem 2.5rem;max-width:60rem;min-width:0;flex:1;overflow-x:auto}
-img{max-width:100%}pre{background:#f6f7f9;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}
-table{border-collapse:collapse;font-size:.85rem}.output_html,.output_area{overflow-x:auto}
-td,th{border:1px solid #ddd;padding:.2rem .5rem}.pager{display:flex;justify-content:space-between;margin:2rem 0}
-.jp-InputPrompt,.jp-OutputPrompt,.prompt,.anchor-link{display:none}.site-title{font-weight:bold;font-size:1.1rem;margin-bottom:.5rem}'''
+CSS = ('body{font-family:system-ui,sans-serif;margin:0;display:flex;color:#222}\n'
+       'nav{width:16rem;min-width:16rem;padding:1rem;background:#f6f7f9;height:100vh;overflow:auto;position:sticky;'
+       'top:0;font-size:.9rem}\n'
+       'nav h2{font-size:.75rem;text-transform:uppercase;color:#666;margin:1rem 0 .3rem}'
+       'nav a{display:block;padding:.15rem 0;color:#2a5db0;text-decoration:none}\n'
+       'nav a.current{font-weight:bold;color:#000}'
+       'main{padding:1rem 2.5rem;max-width:60rem;min-width:0;flex:1;overflow-x:auto}\n'
+       'img{max-width:100%}pre{background:#f6f7f9;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}\n'
+       'table{border-collapse:collapse;font-size:.85rem}.output_html,.output_area{overflow-x:auto}\n'
+       'td,th{border:1px solid #ddd;padding:.2rem .5rem}'
+       '.pager{display:flex;justify-content:space-between;margin:2rem 0}\n'
+       '.jp-InputPrompt,.jp-OutputPrompt,.prompt,.anchor-link{display:none}'
+       '.site-title{font-weight:bold;font-size:1.1rem;margin-bottom:.5rem}')
 
 def _link(frm: Page, to: Page) -> str:
     return os.path.relpath(to.href, os.path.dirname(frm.href) or '.')
@@ -160,9 +167,12 @@ def page_html(page: Page, pages: list[Page], site_title: str, math: bool = False
         cur = ' class="current"' if p is page else ''
         nav.append(f'<a{cur} href="{_link(page, p)}">{html.escape(p.title)}</a>')
     i = pages.index(page)
-    prev = f'<a rel="prev" href="{_link(page, pages[i - 1])}">&larr; {html.escape(pages[i - 1].title)}</a>' if i else '<span></span>'
-    nxt = f'<a rel="next" href="{_link(page, pages[i + 1])}">{html.escape(pages[i + 1].title)} &rarr;</a>' if i + 1 < len(pages) else ''
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(page.title)} – {html.escape(site_title)}</title>'
+    before, after = (pages[i - 1] if i else None), (pages[i + 1] if i + 1 < len(pages) else None)
+    prev = (f'<a rel="prev" href="{_link(page, before)}">&larr; {html.escape(before.title)}</a>' if before
+            else '<span></span>')
+    nxt = f'<a rel="next" href="{_link(page, after)}">{html.escape(after.title)} &rarr;</a>' if after else ''
+    title = f'{html.escape(page.title)} – {html.escape(site_title)}'
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
             f'<style>{CSS}</style>{math_head(page) if math else ""}</head><body><nav id="sidebar">{"".join(nav)}</nav>'
             f'<main>{relink(page_body(page.source), page, pages)}'
             f'<div class="pager">{prev}{nxt}</div></main></body></html>')
@@ -181,11 +191,12 @@ def _nbconvert_site(root: Path, out: Path, pages: list[Page]) -> None:
     tmp.rename(out)
 
 def build_site(root='.', out=None, renderer: str = 'auto') -> tuple[Path, str]:
-    "Render the site of `_quarto.yml` at `root` into `out` (default `_site`); returns the home page and the renderer used."
+    "Render the site of `_quarto.yml` at `root` into `out` (default `_site`); returns the home page and the renderer."
     root = Path(root).resolve()
     out = Path(out or root/'_site')
     if renderer == 'auto': renderer = 'quarto' if shutil.which('quarto') else 'nbconvert'
-    if renderer not in ('quarto', 'nbconvert'): raise ValueError(f"renderer={renderer!r}: use 'auto', 'quarto' or 'nbconvert'")
+    if renderer not in ('quarto', 'nbconvert'):
+        raise ValueError(f"renderer={renderer!r}: use 'auto', 'quarto' or 'nbconvert'")
     pages = site_pages(root)
     if renderer == 'quarto': subprocess.run(['quarto', 'render', '--output-dir', str(out)], cwd=root, check=True)
     else: _nbconvert_site(root, out, pages)

@@ -15,10 +15,9 @@ from tqdm.auto import tqdm
 from .runs import atomic_write
 
 # %% auto #0
-__all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'toy_notebook',
-           'cells', 'cell_dir', 'status', 'error_line', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep',
-           'slurm_script', 'slurm_ping', 'run_slurm', 'children', 'forward', 'sweep_cell', 'save_sweep', 'sweep',
-           'sweep_status']
+__all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'cells', 'cell_dir',
+           'status', 'error_line', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep', 'slurm_script', 'slurm_ping',
+           'run_slurm', 'children', 'forward', 'sweep_cell', 'save_sweep', 'run_grid', 'sweep_status']
 
 # %% ../nbs/90_sweep.ipynb #2efaf489
 class SweepError(ValueError):
@@ -105,7 +104,8 @@ def read_grid(path) -> Sweep:
     spec = load_yaml(path) or {}
     where = f'{path}: '
     if not isinstance(spec, dict): raise SweepError(where + 'a grid file is a mapping (notebook, out, grid, ...)')
-    if bad := set(spec) - GRID_KEYS: raise SweepError(where + f'unknown keys {sorted(bad)}; a grid file has {sorted(GRID_KEYS)}')
+    if bad := set(spec) - GRID_KEYS:
+        raise SweepError(where + f'unknown keys {sorted(bad)}; a grid file has {sorted(GRID_KEYS)}')
     for k in ('notebook', 'out', 'grid'):
         if k not in spec: raise SweepError(where + f'`{k}` is missing')
     grid = spec['grid'] or {}
@@ -114,29 +114,18 @@ def read_grid(path) -> Sweep:
     known = notebook_parameters(spec['notebook'])
     fixed = spec.get('parameters') or {}
     for name in [*fixed, *grid]:
-        if name == 'out_dir': raise SweepError(where + 'out_dir is set by the sweep (OUT/cells/ID/results); leave it out')
+        if name == 'out_dir':
+            raise SweepError(where + 'out_dir is set by the sweep (OUT/cells/ID/results); leave it out')
         if name not in known:
             raise SweepError(where + f'{name!r} is not a parameter of {spec["notebook"]} (papermill would inject it '
                              f'and nothing would use it); its parameters are {sorted(known)}')
     _check_types(grid, fixed, known, where)
     ex = spec.get('executor', 'local')
     if ex not in ('local', 'slurm'): raise SweepError(where + f"executor {ex!r}: use 'local' or 'slurm'")
-    if bad := set(spec.get('slurm') or {}) - SLURM_KEYS: raise SweepError(where + f'unknown slurm options {sorted(bad)}; use {sorted(SLURM_KEYS)}')
-    return Sweep(Path(spec['notebook']), Path(spec['out']), fixed, grid, ex, _workers(spec, where), spec.get('slurm') or {})
-
-# %% ../nbs/90_sweep.ipynb #e01fe40f
-def toy_notebook(folder: Path, body: str = '') -> Path:
-    "A notebook with parameters x, delay, out_dir that saves x and x squared (and counts its executions)."
-    import nbformat
-    src = ["x = 1\ndelay = 0.0\nout_dir = 'out'",
-           "import time, pandas as pd\nfrom pathlib import Path\nout = Path(out_dir); out.mkdir(parents=True, exist_ok=True)\n"
-           "with open(out/'executions.log', 'a') as f: f.write('run\\n')\ntime.sleep(delay)" + body,
-           "pd.DataFrame(dict(x=[x], square=[x * x])).to_csv(out/'squares.csv', index=False)"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src[0], metadata={'tags': ['parameters']})]
-                                  + [nbformat.v4.new_code_cell(s) for s in src[1:]])
-    nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
-    nbformat.write(nb, folder/'toy.ipynb')
-    return folder/'toy.ipynb'
+    if bad := set(spec.get('slurm') or {}) - SLURM_KEYS:
+        raise SweepError(where + f'unknown slurm options {sorted(bad)}; use {sorted(SLURM_KEYS)}')
+    return Sweep(Path(spec['notebook']), Path(spec['out']), fixed, grid, ex, _workers(spec, where),
+                 spec.get('slurm') or {})
 
 # %% ../nbs/90_sweep.ipynb #a8f4b61b
 def cells(sweep: Sweep) -> dict[str, dict]:
@@ -186,7 +175,8 @@ def _interrupted(e: BaseException) -> bool:
 def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
     "Run one cell with papermill; returns its final state ('done' or 'failed'); interrupted, it is left pending."
     import papermill as pm
-    folder = cell_dir(sweep, cid); folder.mkdir(parents=True, exist_ok=True)
+    folder = cell_dir(sweep, cid)
+    folder.mkdir(parents=True, exist_ok=True)
     with open(folder/'.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         atomic_write(folder/'params.json', json.dumps(params, indent=1))
@@ -231,9 +221,10 @@ def gather(sweep: Sweep) -> dict[str, Path]:
     for name, parts in tables.items():
         df = pd.concat(parts, ignore_index=True)
         lead = ['cell', *[k for k in sweep.grid if k in df]]
-        out[name] = atomic_write(sweep.out/'results'/f'{name}.csv', df[lead + [c for c in df if c not in lead]].to_csv(index=False))
-        atomic_write(sweep.out/'results'/f'{name}.run.json',
-                     json.dumps(dict(sweep=str(sweep.out), notebook=str(sweep.notebook), cells=records[name]), indent=1, default=str))
+        table = df[lead + [c for c in df if c not in lead]]
+        out[name] = atomic_write(sweep.out/'results'/f'{name}.csv', table.to_csv(index=False))
+        record = dict(sweep=str(sweep.out), notebook=str(sweep.notebook), cells=records[name])
+        atomic_write(sweep.out/'results'/f'{name}.run.json', json.dumps(record, indent=1, default=str))
     return out
 
 def manifest(sweep: Sweep, write: bool = True) -> dict:
@@ -249,7 +240,8 @@ def _lock(sweep: Sweep):
     sweep.out.mkdir(parents=True, exist_ok=True)
     f = open(sweep.out/'.lock', 'w')
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError: raise SweepError(f'{sweep.out} is being run by another sweep (lock {sweep.out/".lock"})') from None
+    except BlockingIOError:
+        raise SweepError(f'{sweep.out} is being run by another sweep (lock {sweep.out/".lock"})') from None
     return f
 
 def todo(sweep: Sweep, retry_failed: bool = True) -> dict[str, dict]:
@@ -261,6 +253,12 @@ def _bar(sweep, n_todo):
     done = sum(status(sweep, c)['status'] == 'done' for c in cells(sweep))
     return tqdm(total=n_todo, desc=f'sweep {sweep.out.name} ({done} done before)', unit='cell',
                 disable=sweep.echo and n_todo <= 1)             # one echoed notebook shows its own, finer bars
+
+def _ended(sweep: Sweep, bar, n: int = 1) -> None:
+    "Bring the gathered tables and the manifest up to date after `n` cells ended; move the progress bar on."
+    gather(sweep)
+    manifest(sweep)
+    bar.update(n)
 
 def run_sweep(sweep: Sweep, retry_failed: bool = True, save: bool = False) -> dict:
     "Run every cell not yet done (recording the sweep in `OUT/sweep.json` first if `save`); returns the manifest."
@@ -274,11 +272,13 @@ def run_sweep(sweep: Sweep, retry_failed: bool = True, save: bool = False) -> di
             with _bar(sweep, len(work)) as bar:
                 if sweep.workers <= 1:
                     for cid, p in work.items():
-                        run_cell(sweep, cid, p); gather(sweep); manifest(sweep); bar.update()
+                        run_cell(sweep, cid, p)
+                        _ended(sweep, bar)
                 else:
                     with ProcessPoolExecutor(sweep.workers) as pool:
                         for f in as_completed([pool.submit(run_cell, sweep, c, p) for c, p in work.items()]):
-                            f.result(); gather(sweep); manifest(sweep); bar.update()
+                            f.result()
+                            _ended(sweep, bar)
         gather(sweep)
         return manifest(sweep)
     finally: lock.close()
@@ -286,7 +286,7 @@ def run_sweep(sweep: Sweep, retry_failed: bool = True, save: bool = False) -> di
 # %% ../nbs/90_sweep.ipynb #1a951ce8
 def slurm_script(sweep: Sweep, n: int, python: str = sys.executable) -> str:
     "The sbatch script of a job array over `n` pending cells."
-    o = sweep.slurm; logs = (sweep.out/'slurm').resolve()
+    o = sweep.slurm
     name = re.sub(r'[^A-Za-z0-9._-]+', '_', sweep.out.name)
     lines = ['#!/bin/bash', f'#SBATCH --job-name=lmf-{name}'[:60],
              f'#SBATCH --array=0-{n - 1}' + (f'%{o["parallel"]}' if o.get('parallel') else '')]
@@ -304,7 +304,8 @@ def slurm_script(sweep: Sweep, n: int, python: str = sys.executable) -> str:
 
 def slurm_ping() -> None:
     "Fail with a clear message unless a Slurm controller answers."
-    if not shutil.which('scontrol'): raise SweepError('executor slurm, but `scontrol` is not on PATH: run on a Slurm login node')
+    if not shutil.which('scontrol'):
+        raise SweepError('executor slurm, but `scontrol` is not on PATH: run on a Slurm login node')
     r = subprocess.run(['scontrol', 'ping'], capture_output=True, text=True, timeout=60)
     if r.returncode or 'UP' not in r.stdout:
         raise SweepError(f'the Slurm controller does not answer (`scontrol ping`: {(r.stdout + r.stderr).strip()}); '
@@ -314,7 +315,8 @@ def run_slurm(sweep: Sweep, work: dict[str, dict], poll: float = 2.0) -> None:
     "Submit the pending cells as one job array and follow them to the end."
     if not work: return
     slurm_ping()
-    d = sweep.out/'slurm'; d.mkdir(parents=True, exist_ok=True)
+    d = sweep.out/'slurm'
+    d.mkdir(parents=True, exist_ok=True)
     atomic_write(d/'cells.json', json.dumps(list(work)))
     for cid, p in work.items():
         atomic_write(cell_dir(sweep, cid)/'params.json', json.dumps(p, indent=1))
@@ -328,13 +330,16 @@ def run_slurm(sweep: Sweep, work: dict[str, dict], poll: float = 2.0) -> None:
         while left:
             time.sleep(poll)
             ended = {c for c in left if status(sweep, c)['status'] in ('done', 'failed')}
-            if ended: gather(sweep); manifest(sweep); bar.update(len(ended)); left -= ended
+            if ended:
+                _ended(sweep, bar, len(ended))
+                left -= ended
             q = subprocess.run(['squeue', '-h', '-j', job], capture_output=True, text=True)
             if left and q.returncode == 0 and not q.stdout.strip():          # the array is gone
                 time.sleep(poll)
                 for c in [c for c in left if status(sweep, c)['status'] not in ('done', 'failed')]:
                     _set_status(sweep, c, 'failed', error=f'Slurm job {job} ended without finishing this cell; see {d}')
-                    left.discard(c); bar.update()
+                    left.discard(c)
+                    bar.update()
 
 def children(pid: int | None = None) -> list[int]:
     "The process ids of the children of `pid` (this process by default), read from `/proc`."
@@ -354,17 +359,20 @@ def sweep_cell(out, index: int) -> str:
     "Run the `index`-th cell of `OUT/slurm/cells.json` (what a Slurm array task does), passing `SIGUSR1` on."
     signal.signal(signal.SIGUSR1, forward)
     out = Path(out)
-    sweep = Sweep(**{k: (Path(v) if k in ('notebook', 'out') else v) for k, v in json.loads((out/'sweep.json').read_text()).items()})
+    saved = json.loads((out/'sweep.json').read_text())
+    sweep = Sweep(**{k: (Path(v) if k in ('notebook', 'out') else v) for k, v in saved.items()})
     cid = json.loads((out/'slurm'/'cells.json').read_text())[index]
     return run_cell(sweep, cid, json.loads((cell_dir(sweep, cid)/'params.json').read_text()))
 
 # %% ../nbs/90_sweep.ipynb #364c11d2
 def save_sweep(sweep: Sweep) -> None:
+    "Record the parsed `sweep` in `OUT/sweep.json`, where each Slurm task reads it."
     sweep.out.mkdir(parents=True, exist_ok=True)
-    atomic_write(sweep.out/'sweep.json', json.dumps(dict(notebook=str(sweep.notebook.resolve()), out=str(sweep.out.resolve()),
-                 parameters=sweep.parameters, grid=sweep.grid, executor=sweep.executor, workers=sweep.workers, slurm=sweep.slurm), indent=1))
+    saved = dict(notebook=str(sweep.notebook.resolve()), out=str(sweep.out.resolve()), parameters=sweep.parameters,
+                 grid=sweep.grid, executor=sweep.executor, workers=sweep.workers, slurm=sweep.slurm)
+    atomic_write(sweep.out/'sweep.json', json.dumps(saved, indent=1))
 
-def sweep(grid_path, retry_failed: bool = True, **overrides) -> dict:
+def run_grid(grid_path, retry_failed: bool = True, **overrides) -> dict:
     "Run (or resume) the sweep of a grid file; returns the manifest. Nothing is written before the lock is held."
     sw = read_grid(grid_path)
     for k, v in overrides.items():

@@ -1,11 +1,13 @@
-"""Sweeps under stress: a real sweep killed with SIGKILL mid-way and started again loses nothing that had finished and
-duplicates nothing; the same sweep through a real single-node Slurm cluster started inside the test (Debian's
-slurm-wlm and munge, `make slurm` installs them) and stopped again; an unreachable controller stops before submitting."""
+"""Sweeps under stress: a real sweep killed with SIGKILL mid-way and started again loses nothing that had finished
+and duplicates nothing; the same sweep through a real single-node Slurm cluster started inside the test (Debian's
+slurm-wlm and munge, `make slurm` installs them) and stopped again; an unreachable controller stops before
+submitting."""
 import json, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
-from lmfinding.sweep import cells, read_grid, status, toy_notebook
+from lmfinding.sweep import cells, read_grid, status
+from notebooks import toy_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LMF = [sys.executable, '-m', 'lmfinding.cli']
@@ -13,7 +15,8 @@ LMF = [sys.executable, '-m', 'lmfinding.cli']
 
 def _grid(tmp, n=6, delay=1.5, **extra):
     nb = toy_notebook(tmp)
-    lines = [f'notebook: {nb}', f'out: {tmp}/sweep', f'parameters: {{delay: {delay}}}', f'grid: {{x: {list(range(1, n + 1))}}}']
+    lines = [f'notebook: {nb}', f'out: {tmp}/sweep', f'parameters: {{delay: {delay}}}',
+             f'grid: {{x: {list(range(1, n + 1))}}}']
     lines += [f'{k}: {json.dumps(v)}' for k, v in extra.items()]
     (tmp/'grid.yaml').write_text('\n'.join(lines) + '\n')
     return tmp/'grid.yaml'
@@ -56,13 +59,15 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
 def test_shipped_grid_files_are_valid(grid, monkeypatch):
     """Each grid file in sweeps/ names only its notebook's parameters; every cell of a Finding 3 grid fits its node
     (no run would be refused for memory)."""
-    from lmfinding.icl_vs_ft import fewshot_config, placements
+    from lmfinding.icl_vs_ft import config
+    from lmfinding.scale import placements
     monkeypatch.chdir(ROOT)
     sw = read_grid(grid)
     if sw.notebook.name != '03_icl_vs_ft.ipynb': return
     for params in cells(sw).values():
         kw = {k: v for k, v in params.items() if k not in ('preset', 'data_dir', 'out_dir', 'results_only')}
-        placements(fewshot_config(params['preset'], params.get('data_dir'), **kw))
+        cfg = config(params['preset'], params.get('data_dir'), **kw)
+        placements(cfg.models, cfg.methods, cfg.gpus, cfg.gpu_gib)
 
 
 def test_bad_grid_files_start_nothing(tmp_path):
@@ -76,7 +81,8 @@ def test_bad_grid_files_start_nothing(tmp_path):
 # --- a real single-node Slurm cluster -------------------------------------------------------------------------------
 
 def _need(*tools):
-    missing = [t for t in tools if not any((Path(d)/t).exists() for d in os.environ['PATH'].split(':') + ['/usr/sbin'])]
+    folders = os.environ['PATH'].split(':') + ['/usr/sbin']
+    missing = [t for t in tools if not any((Path(d)/t).exists() for d in folders)]
     if missing: pytest.fail(f'{missing} not installed: `make slurm` installs slurm-wlm and munge (Debian)')
 
 
@@ -90,23 +96,26 @@ def slurm(tmp_path_factory):
     key = d/'munge'/'munge.key'
     key.write_bytes(os.urandom(1024)); key.chmod(0o400)
     sock = d/'munge'/'munge.socket'
-    munged = subprocess.run(['munged', '--force', f'--key-file={key}', f'--socket={sock}', f'--pid-file={d}/munge/munged.pid',
-                             f'--log-file={d}/log/munged.log', f'--seed-file={d}/munge/seed'], capture_output=True, text=True)
+    munged = subprocess.run(['munged', '--force', f'--key-file={key}', f'--socket={sock}',
+                             f'--pid-file={d}/munge/munged.pid', f'--log-file={d}/log/munged.log',
+                             f'--seed-file={d}/munge/seed'], capture_output=True, text=True)
     assert munged.returncode == 0, munged.stderr
     conf = d/'slurm.conf'
+    memory_mib = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') // 2**21
     conf.write_text('\n'.join([
         'ClusterName=lmftest', f'SlurmctldHost={host}', 'SlurmUser=root', 'SlurmdUser=root', 'AuthType=auth/munge',
         f'AuthInfo=socket={sock}', 'CredType=cred/munge', 'MpiDefault=none', 'ProctrackType=proctrack/linuxproc',
         'TaskPlugin=task/none', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_CPU', 'ReturnToService=2',
         'SchedulerType=sched/builtin', f'StateSaveLocation={d}/state', f'SlurmdSpoolDir={d}/spool',
-        f'SlurmctldPidFile={d}/slurmctld.pid', f'SlurmdPidFile={d}/slurmd.pid', f'SlurmctldLogFile={d}/log/slurmctld.log',
-        f'SlurmdLogFile={d}/log/slurmd.log', 'SlurmctldPort=16817', 'SlurmdPort=16818', 'JobCompType=jobcomp/none',
-        'AccountingStorageType=accounting_storage/none',
-        f'NodeName={host} CPUs={os.cpu_count()} RealMemory={os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**21} State=UNKNOWN',
+        f'SlurmctldPidFile={d}/slurmctld.pid', f'SlurmdPidFile={d}/slurmd.pid',
+        f'SlurmctldLogFile={d}/log/slurmctld.log', f'SlurmdLogFile={d}/log/slurmd.log', 'SlurmctldPort=16817',
+        'SlurmdPort=16818', 'JobCompType=jobcomp/none', 'AccountingStorageType=accounting_storage/none',
+        f'NodeName={host} CPUs={os.cpu_count()} RealMemory={memory_mib} State=UNKNOWN',
         f'PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP', '']))
     env = {**os.environ, 'SLURM_CONF': str(conf)}
-    ctld = subprocess.Popen(['slurmctld', '-D', '-f', str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    slurmd = subprocess.Popen(['slurmd', '-D', '-f', str(conf)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    quiet = dict(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    ctld = subprocess.Popen(['slurmctld', '-D', '-f', str(conf)], **quiet)
+    slurmd = subprocess.Popen(['slurmd', '-D', '-f', str(conf)], **quiet)
     deadline = time.time() + 60
     while time.time() < deadline:
         r = subprocess.run(['sinfo', '-h', '-o', '%T'], env=env, capture_output=True, text=True)
@@ -124,7 +133,8 @@ def test_sweep_through_slurm(tmp_path, slurm):
     grid = _grid(tmp_path, n=3, delay=0, executor='slurm', slurm=dict(time='00:10:00', cpus=1, mem='1G'))
     r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, env=slurm, capture_output=True, text=True, timeout=600)
     sw = read_grid(grid)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:] + ''.join(p.read_text() for p in (sw.out/'slurm').glob('*.out'))
+    logs = ''.join(p.read_text() for p in (sw.out/'slurm').glob('*.out'))
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:] + logs
     assert sorted(pd.read_csv(sw.out/'results'/'squares.csv').x) == [1, 2, 3]
     assert len(list((sw.out/'slurm').glob('*_*.out'))) == 3                  # one array task per cell
     assert '#SBATCH --array=0-2' in (sw.out/'slurm'/'array.sh').read_text()

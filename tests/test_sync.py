@@ -32,8 +32,8 @@ def test_export_and_clean_change_nothing(tmp_path):
 
 def test_clean_keeps_papermill_parameters_tag(tmp_path):
     repo = _copy(tmp_path)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('preset = "quick"', metadata={'tags': ['parameters']},
-                                                                   execution_count=3)])
+    tagged = nbformat.v4.new_code_cell('preset = "quick"', metadata={'tags': ['parameters']}, execution_count=3)
+    nb = nbformat.v4.new_notebook(cells=[tagged])
     path = repo/'nbs'/'99_params.ipynb'
     nbformat.write(nb, path)
     r = subprocess.run([BIN/'nbdev_clean', '--fname', str(path)], cwd=repo, capture_output=True, text=True)
