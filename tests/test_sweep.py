@@ -22,6 +22,13 @@ def _grid(tmp, n=6, delay=1.5, **extra):
     return tmp/'grid.yaml'
 
 
+def _start_sweep(grid, cwd) -> subprocess.Popen:
+    """`lmfinding sweep GRID` in a session of its own, with Ctrl-C's default action as from a terminal (a suite run in
+    the background, `make test &` or nohup, would otherwise pass SIGINT on ignored)."""
+    return subprocess.Popen(LMF + ['sweep', str(grid)], cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def _executions(sw):
     return {c: (sw.out/'cells'/c/'results'/'executions.log').read_text().count('run')
             for c in cells(sw) if (sw.out/'cells'/c/'results'/'executions.log').exists()}
@@ -30,8 +37,7 @@ def _executions(sw):
 def test_sigkill_mid_sweep_then_resume(tmp_path):
     grid = _grid(tmp_path)
     sw = read_grid(grid)
-    p = subprocess.Popen(LMF + ['sweep', str(grid)], cwd=tmp_path, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = _start_sweep(grid, tmp_path)
     deadline = time.time() + 240
     while time.time() < deadline and sum(status(sw, c)['status'] == 'done' for c in cells(sw)) < 2:
         time.sleep(0.2)
@@ -185,8 +191,7 @@ def test_ctrl_c_leaves_the_running_cell_pending(tmp_path):
     pending, not failed, and a restarted sweep runs it."""
     grid = _grid(tmp_path)
     sw = read_grid(grid)
-    p = subprocess.Popen(LMF + ['sweep', str(grid)], cwd=tmp_path, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = _start_sweep(grid, tmp_path)
     deadline = time.time() + 240
     while time.time() < deadline and not any(status(sw, c)['status'] == 'running' for c in cells(sw)):
         time.sleep(0.2)
