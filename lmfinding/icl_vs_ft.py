@@ -235,7 +235,8 @@ def plot_accuracy(summary: pd.DataFrame, majority: dict, metric: str = 'acc'):
         sns.stripplot(d, x='model', y=metric, hue='method', order=order, dodge=several, alpha=.6, ax=ax,
                       legend=ax is axes[0])
         sns.pointplot(d, x='model', y=metric, hue='method', order=order, dodge=.53 if several else False,
-                      linestyle='none', errorbar=None, marker='_', markersize=20, color='black', ax=ax, legend=False)
+                      linestyle='none', errorbar=None, marker='_', markersize=20, palette='dark:black', ax=ax,
+                      legend=False)
         ax.axhline(majority['ind' if dom == 'in' else 'ood'], ls='--', color='grey', lw=1)
         ax.set(title=title, xlabel='model (by size)', ylabel='accuracy')
     return fig
