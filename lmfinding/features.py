@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .models import encode, kind_of
+from .params import check_choice
 from .runs import atomic_write
 
 # %% auto #0
@@ -43,11 +44,8 @@ def cls_attention_entropy(att: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
 PRECISIONS = ('fp32', 'tf32', 'bf16')
 
 def check_precision(precision: str) -> str:
-    "`precision` itself if it is one of `PRECISIONS`, else a ValueError naming them."
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(map(repr, PRECISIONS))} "
-                         "('fp32', the default, is what the studies used)")
-    return precision
+    "`precision` itself if it is one of `PRECISIONS`, else a `ParameterError` naming them ('fp32' is the default)."
+    return check_choice('precision', precision, PRECISIONS)
 
 def _tf32_switches() -> list[tuple]:
     "(settings, attribute, TF32 value) for CUDA matrix products and cuDNN convolutions, in this torch's API."

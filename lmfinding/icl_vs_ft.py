@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import ClassVar
 import numpy as np
 import pandas as pd
-from scipy import stats
 from .data import DataError, Task
 from .answers import accuracy, sample_shots
 from .icl import icl_answers
@@ -167,12 +166,13 @@ def run(cfg: IclVsFtConfig, out) -> IclVsFtResults:
     record = cfg.record(data.tasks)
     def one(key, folder): one_run(cfg, data, *key, folder, record, placed=placed[key[:2]])
     todo = list(product(cfg.models, cfg.methods, cfg.patterns, cfg.shots, cfg.data_seeds))
-    answers = gather(resume(todo, lambda key: folder_of(out, *key), 'answers', one, 'few-shot runs'), ['answers'])
-    summary, cells = summarise(answers['answers'])
+    folders = resume(todo, lambda key: folder_of(out, *key), 'answers', one, 'few-shot runs')
+    answers = gather(folders, ['answers'])['answers']
+    summary, cells = summarise(answers)
     maj = dict(ind=majority(data.in_domain), ood=majority(data.ood))
-    tables = dict(summary=summary, answers=answers['answers'], ood_cells=cells, majority=pd.DataFrame([maj]))
+    tables = dict(summary=summary, answers=answers, ood_cells=cells, majority=pd.DataFrame([maj]))
     save_tables(tables, out, record)
-    return IclVsFtResults(answers['answers'], summary, cells, maj)
+    return IclVsFtResults(answers, summary, cells, maj)
 
 def load(out) -> IclVsFtResults:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."

@@ -5,7 +5,7 @@
 # %% ../nbs/22_stability.ipynb #e082fab2
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 import numpy as np

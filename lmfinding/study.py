@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from .data import Task
-from .features import PRECISIONS
-from .params import ParameterError, check_choice
+from .features import check_precision
+from .params import ParameterError
 from .runs import claim, identity, load_results, run_record, save_results
 from .tasks import study_task
 from .train import RECIPES, Recipe, score
@@ -32,7 +32,7 @@ class StudyConfig:
     precision: str = 'fp32'                     # arithmetic of training, extraction and ICL: 'fp32', 'tf32' or 'bf16'
     GROWS: ClassVar[tuple] = ()                 # fields that only add runs with folders of their own
 
-    def __post_init__(self): check_choice('precision', self.precision, PRECISIONS)
+    def __post_init__(self): check_precision(self.precision)
 
     def task(self, name: str, needs=('train', 'dev', 'test')) -> Task:
         "Task `name` of this study, with the splits it `needs` (see `lmfinding.tasks.study_task`)."
