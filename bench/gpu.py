@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 import transformers
 from lmfinding.brown import brown_task
-from lmfinding.features import PRECISIONS, autocast_forward, extract, precision_scope
+from lmfinding.features import extract
+from lmfinding.precision import PRECISIONS, autocast_forward, precision_scope
 from lmfinding.answers import sample_shots
 from lmfinding.icl import cached_logits, context_text, encode_context, split_prompts
 from lmfinding.models import batch_inputs, load_tokenizer

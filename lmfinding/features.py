@@ -5,19 +5,17 @@
 # %% ../nbs/10_features.ipynb #645b835c
 from __future__ import annotations
 import json, warnings
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .models import encode, kind_of
-from .params import check_choice
+from .precision import autocast_forward, check_precision, precision_scope
 from .runs import atomic_write
 
 # %% auto #0
-__all__ = ['POOLINGS', 'PRECISIONS', 'pool', 'cls_attention_entropy', 'check_precision', 'precision_scope', 'autocast_forward',
-           'Features', 'extract', 'save_features', 'load_layer', 'load_features']
+__all__ = ['POOLINGS', 'pool', 'cls_attention_entropy', 'Features', 'extract', 'save_features', 'load_layer', 'load_features']
 
 # %% ../nbs/10_features.ipynb #e371497f
 POOLINGS = ('cls', 'mean', 'last')
@@ -39,36 +37,6 @@ def cls_attention_entropy(att: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
     a = a / a.sum(-1, keepdim=True)
     ent = -(a * torch.log(a.clamp_min(1e-12))).sum(-1)        # (L, B, heads)
     return ent.mean(-1)
-
-# %% ../nbs/10_features.ipynb #5f09a889
-PRECISIONS = ('fp32', 'tf32', 'bf16')
-
-def check_precision(precision: str) -> str:
-    "`precision` itself if it is one of `PRECISIONS`, else a `ParameterError` naming them ('fp32' is the default)."
-    return check_choice('precision', precision, PRECISIONS)
-
-def _tf32_switches() -> list[tuple]:
-    "(settings, attribute, TF32 value) for CUDA matrix products and cuDNN convolutions, in this torch's API."
-    b = torch.backends
-    if hasattr(b.cuda.matmul, 'fp32_precision') and hasattr(b.cudnn, 'conv'):           # torch 2.9 on
-        return [(b.cuda.matmul, 'fp32_precision', 'tf32'), (b.cudnn.conv, 'fp32_precision', 'tf32')]
-    return [(b.cuda.matmul, 'allow_tf32', True), (b.cudnn, 'allow_tf32', True)]
-
-@contextmanager
-def precision_scope(precision: str = 'fp32'):
-    "What `precision` sets for a whole call: 'tf32' allows TF32 on CUDA until the call ends; the others set nothing."
-    switches = _tf32_switches() if check_precision(precision) == 'tf32' else []
-    before = [getattr(where, name) for where, name, _ in switches]
-    try:
-        for where, name, value in switches: setattr(where, name, value)
-        yield
-    finally:
-        for (where, name, _), value in zip(switches, before): setattr(where, name, value)
-
-def autocast_forward(precision: str, device):
-    "The context for forward passes on `device`: bfloat16 autocast for 'bf16', nothing for 'fp32' and 'tf32'."
-    if check_precision(precision) != 'bf16': return nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 # %% ../nbs/10_features.ipynb #6c79909a
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from transformers import DynamicCache
 from .answers import answer_logits, answers, last_logits
-from .features import autocast_forward, precision_scope
+from .precision import autocast_forward, precision_scope
 from .patterns import Pattern, verbaliser_ids
 
 # %% auto #0

@@ -13,12 +13,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import Task
 from .features import Features
+from .metrics import majority_score
 
 # %% auto #0
 __all__ = ['PROBE_C', 'PROBE_TOL', 'PROBE_ITERS', 'MDL_BLOCKS', 'MDL_TOL', 'targets', 'logits', 'probs', 'mean_nll', 'penalised',
            'objective', 'gradient', 'hessian', 'newton_direction', 'line_search', 'ProbeFit', 'dual_direction',
            'newton', 'c_path', 'fit_logreg', 'predict', 'accuracy', 'standardise', 'label_indices', 'probe_batch',
-           'probe', 'majority', 'block_ends', 'code_bits', 'online_code', 'probe_layers']
+           'probe', 'block_ends', 'code_bits', 'online_code', 'probe_layers']
 
 # %% ../nbs/11_probe.ipynb #9659bb0f
 PROBE_C = (0.01, 0.1, 1.0, 10.0)
@@ -198,11 +199,6 @@ def probe(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C, mdl: bool = False) -> dict
     one = lambda X: np.asarray(X)[None]
     return probe_batch(one(Xtr), ytr, one(Xdev), ydev, one(Xte), yte, Cs=Cs, mdl=mdl)[0]
 
-def majority(ytr, yte) -> float:
-    "Test accuracy of always predicting the training split's most frequent label."
-    labels, counts = np.unique(ytr, return_counts=True)
-    return float(np.mean(np.asarray(yte) == labels[np.argmax(counts)]))
-
 # %% ../nbs/11_probe.ipynb #6c5f9be8
 MDL_BLOCKS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.0625, 0.125, 0.25, 0.5, 1.0)   # Voita and Titov's ends
 MDL_TOL = 1e-5       # the blocks' probes: code lengths within a few thousandths of a bit of the converged ones
@@ -239,7 +235,7 @@ def probe_layers(task: Task, feats: Features, progress: bool = True, max_floats:
     idx = {s: np.flatnonzero(split == s) for s in ('train', 'dev', 'test')}
     for s, i in idx.items():
         if len(i) == 0: raise ValueError(f'task {task.name!r} has no {s} examples: a probe needs train, dev and test')
-    base = majority(y[idx['train']], y[idx['test']])
+    base = majority_score('acc', y[idx['train']], y[idx['test']])
     pairs = [(p, l) for p in feats.vectors for l in range(feats.layers)]
     n, h = feats.vectors[pairs[0][0]].shape[1:]
     chunk = max(1, int(max_floats // (n * h)))                     # feature sets solved together, memory-bounded
