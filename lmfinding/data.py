@@ -144,15 +144,16 @@ def read_glue(name: str, folder) -> Task:
 SENTEVAL_SPLITS = {'tr': 'train', 'va': 'dev', 'te': 'test'}
 
 def read_senteval(name: str, path) -> Task:
-    "The SentEval probing task `name` from its original `.txt` file."
+    "Probing task `name` from a SentEval-format file: a SentEval task's labels are checked, any other's read from it."
     df = read_tsv(path, ['split', 'label', 'sentence'])
-    _check_labels(df, path, 'label', SENTEVAL_TASKS[name])
+    if name in SENTEVAL_TASKS: _check_labels(df, path, 'label', SENTEVAL_TASKS[name])
     bad = df[~df.split.isin(list(SENTEVAL_SPLITS))]
     if len(bad): raise _fail(path, int(bad.line.iloc[0]), f'unknown split {bad.split.iloc[0]!r}', 'Use tr, va or te.')
     if df.label.nunique() < 2: raise _fail(path, 0, f'only one label ({df.label.iloc[0]!r}) in the file',
-                                           'A probe needs both labels: use the complete file.')
+                                           'A probe needs two labels at least: use the complete file.')
     rows = pd.DataFrame(dict(text=df.sentence, label=df.label, split=df.split.map(SENTEVAL_SPLITS)))
-    return Task(name, rows, list(SENTEVAL_TASKS[name]), str(path))
+    labels = SENTEVAL_TASKS.get(name) or list(dict.fromkeys(df.label))
+    return Task(name, rows, list(labels), str(path))
 
 # %% ../nbs/03_data.ipynb #6364d76c
 def read_hans(path, heuristics: list[str] | None = None) -> Task:

@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_tasks.ipynb #5a0b0003
 from __future__ import annotations
+from pathlib import Path
 from .brown import BROWN_TASKS, brown_task
 from .data import (FORMATS, SENTEVAL_TASKS, DataError, Task, check_task, load_hub, read_glue, read_hans,
                             read_senteval)
@@ -18,11 +19,12 @@ def load_task(name: str, path=None, seed: int = 0, **sizes) -> Task:
         if name in SENTEVAL_TASKS: return read_senteval(name, path)
         if name == 'hans': return read_hans(path)
         if name in FORMATS: return read_glue(name, path)
+        if Path(path).is_file(): return read_senteval(name, path)         # a user's own SentEval-format task
     elif name in BROWN_TASKS: return brown_task(name, seed=seed, **sizes)
     elif name in FORMATS and FORMATS[name].hub: return load_hub(name)
     known = sorted({*FORMATS, *SENTEVAL_TASKS} - {'senteval'})
     raise DataError(f'unknown task {name!r} (path={path}): file tasks are {known}, offline tasks are '
-                    f'{list(BROWN_TASKS)}; SentEval tasks need the path of their .txt file.')
+                    f'{list(BROWN_TASKS)}; a probing task of your own needs the path of its SentEval-format .txt file.')
 
 # %% ../nbs/05_tasks.ipynb #fa99f696
 def task_sizes(name: str, sizes: dict) -> dict:
