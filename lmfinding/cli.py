@@ -9,10 +9,10 @@ from pathlib import Path
 from . import __version__
 
 # %% auto #0
-__all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks_command', 'findings_notebooks', 'store_outputs',
-           'check_preset', 'reproduce_command', 'reproduce_one', 'readme_command', 'sweep_command',
-           'sweep_cell_command', 'site_command', 'Parser', 'parser', 'subparsers', 'undocumented', 'user_error',
-           'command_name', 'main']
+__all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks_command', 'findings_notebooks',
+           'findings_command', 'store_outputs', 'check_preset', 'reproduce_command', 'reproduce_one', 'readme_command',
+           'sweep_command', 'sweep_cell_command', 'site_command', 'Parser', 'parser', 'subparsers', 'undocumented',
+           'user_error', 'command_name', 'main']
 
 # %% ../nbs/93_cli.ipynb #b1f9d206
 def fetch_command(args) -> int:
@@ -51,8 +51,15 @@ def tasks_command(args) -> int:
 
 # %% ../nbs/93_cli.ipynb #3e8a7ec7
 def findings_notebooks(nbs='nbs') -> list[Path]:
-    "The findings notebooks, in order."
-    return sorted(Path(nbs, 'findings').glob('[0-9]*.ipynb'))
+    "The findings notebooks of the registry that exist under `nbs`, in the registry's order."
+    from lmfinding.findings import notebooks
+    return [p for p in notebooks(nbs) if p.exists()]
+
+def findings_command(args) -> int:
+    "Print every registered finding: its name, its notebook and its title."
+    from lmfinding.findings import FINDINGS
+    for f in FINDINGS.values(): print(f'{f.name:<12} nbs/{f.notebook:<30} {f.title}')
+    return 0
 
 def _is_stderr(o) -> bool: return o.output_type == 'stream' and o.name == 'stderr'
 
@@ -169,6 +176,10 @@ def _reproduce(sub):
     r.add_argument('--store-outputs', action='store_true', help='copy the outputs back into the source notebooks')
     r.set_defaults(func=reproduce_command)
 
+def _findings(sub):
+    f = sub.add_parser('findings', help='list the registered findings and their notebooks')
+    f.set_defaults(func=findings_command)
+
 def _readme(sub):
     m = sub.add_parser('readme', help='regenerate README.md from nbs/index.ipynb')
     m.add_argument('--repo', default='.', help='the repository root (default: %(default)s)')
@@ -204,7 +215,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     p.add_argument('--debug', action='store_true', help='show the full traceback of any error (or LMFINDING_DEBUG=1)')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND', title='commands')
-    for add in (_assets, _tasks, _reproduce, _readme, _site, _sweep, _sweep_cell): add(sub)
+    for add in (_assets, _tasks, _findings, _reproduce, _readme, _site, _sweep, _sweep_cell): add(sub)
     return p
 
 # %% ../nbs/93_cli.ipynb #929f519d

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
-from typing import ClassVar
+import hashlib
 import numpy as np
 import pandas as pd
 from .data import DataError, Task
@@ -21,15 +21,17 @@ from .runs import default_device
 from .scale import placements
 from .statistics import (ALPHA, Claim, Evidence, holm, holm_family, judge, judge_family, noninferiority,
                                   numbers, one_sample, power_note, untested, welch)
-from .study import (StudyConfig, as_recipe, gather, load_tables, majority_score, preset, resume, run_folder,
-                             save_tables)
+from .metrics import majority_score
+from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
+                             resume, run_folder, save_tables)
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTEREST', 'OPT', 'PYTHIA', 'PRESETS', 'IclVsFtConfig',
-           'IclVsFtData', 'study_data', 'folder_of', 'one_run', 'IclVsFtResults', 'majority', 'summarise', 'run',
-           'load', 'cell_evidence', 'welch_table', 'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'generalises',
-           'noninferior', 'icl_wins_only_larger', 'shots_help', 'claims', 'config']
+__all__ = ['METHODS', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTEREST', 'OPT', 'PYTHIA',
+           'PRESETS', 'IclVsFtConfig', 'IclVsFtData', 'study_data', 'folder_of', 'run_params', 'one_run', 'majority',
+           'majority_of', 'summarise', 'study_runs', 'run', 'load', 'cell_evidence', 'welch_table', 'welch_matrix',
+           'plot_accuracy', 'plot_ood_cells', 'figures', 'accuracy_table', 'ood_by_heuristic', 'generalises',
+           'noninferior', 'icl_wins_only_larger', 'shots_help', 'summary_claims', 'claims', 'config']
 
 # %% ../nbs/23_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
@@ -55,8 +57,6 @@ class IclVsFtConfig(StudyConfig):
     tensorboard: bool = False                        # also log fine-tuning runs to TensorBoard (OUT/RUN/tensorboard)
     gpus: int = 1                                    # GPUs of the node the study runs on (where large models go)
     gpu_gib: float = 80.0                            # memory of each of those GPUs, GiB
-    GROWS: ClassVar[tuple] = ('models', 'methods', 'patterns', 'shots', 'data_seeds', 'gpus', 'gpu_gib',
-                              'checkpoint_every', 'tensorboard')   # runs with folders of their own, or no effect
 
     def __post_init__(self):
         super().__post_init__()
@@ -79,6 +79,14 @@ class IclVsFtData:
     ood: pd.DataFrame
     tasks: list
 
+    def fingerprint(self) -> str:
+        "A short SHA-256 of the training pool, the in-domain and the out-of-domain rows the runs see."
+        cols = ['text', 'text_b', 'label']
+        h = hashlib.sha256()
+        for rows in (self.train, self.in_domain, self.ood):
+            h.update(rows[cols + [c for c in ('heuristic',) if c in rows]].astype(str).to_csv(index=False).encode())
+        return h.hexdigest()[:16]
+
 def _eval_split(t: Task) -> pd.DataFrame:
     for s in ('test', 'dev', 'dev_matched'):
         if (t.rows.split == s).any(): return t.split(s)
@@ -100,6 +108,13 @@ def study_data(cfg: IclVsFtConfig) -> IclVsFtData:
 def folder_of(out, model: str, method: str, pat: str, n: int, seed: int) -> Path:
     "The folder of the run (`model`, `method`, `pat`, `n`, `seed`) under `out`."
     return run_folder(out, model, method, pat, f'n{n}', f'seed{seed}')
+
+def run_params(cfg: IclVsFtConfig, data: IclVsFtData, model: str, method: str, pat: str, n: int, seed: int) -> dict:
+    "What decides one run's answers: its key, the data's fingerprint, the arithmetic, and how a method adapts."
+    how = {} if method == 'icl' else dict(recipe=(cfg.lora_recipe or cfg.recipe) if method == 'lora' else cfg.recipe,
+                                          balanced=cfg.balanced_ft, lora=cfg.lora if method == 'lora' else None)
+    return dict(model=model, method=method, pattern=pat, n=n, seed=seed, data=data.fingerprint(),
+                precision=cfg.precision, **how)
 
 def _answer_both(answer, data: IclVsFtData) -> pd.DataFrame:
     return pd.concat([answer(data.in_domain).assign(domain='in'), answer(data.ood).assign(domain='ood')])
@@ -129,26 +144,25 @@ def one_run(cfg: IclVsFtConfig, data: IclVsFtData, model_name: str, method: str,
                                tensorboard=folder/'tensorboard' if cfg.tensorboard else None, precision=cfg.precision)
         obj = Verbalised(few, tok, pat)
         ans = _answer_both(lambda rows: obj.answers(model, rows), data).assign(dropped=0)
-    meta = dict(model=model_name, params=size, method=method, pattern=pat_name, n=n, seed=seed)
+    meta = dict(model=model_name, family=model.config.model_type, params=size, method=method, pattern=pat_name,
+                n=n, seed=seed)
     save_tables(dict(shots=shots[['text', 'text_b', 'label']].assign(row=shots.index, **meta),
                      answers=ans.assign(**meta)), folder, record)
     (folder/'checkpoint.pt').unlink(missing_ok=True)
     return ans
 
 # %% ../nbs/23_icl_vs_ft.ipynb #edc361f3
-@dataclass
-class IclVsFtResults:
-    "`answers` (one row per run and example), `summary` (per run and domain), `cells` (OOD per heuristic and label)."
-    answers: pd.DataFrame
-    summary: pd.DataFrame
-    cells: pd.DataFrame
-    majority: dict
-
-RUN_KEY = ['model', 'params', 'method', 'pattern', 'n', 'seed']
+RUN_KEY = ['model', 'family', 'params', 'method', 'pattern', 'n', 'seed']
+TABLES = ('summary', 'answers', 'ood_cells', 'majority')
+FIGURES = {}                             # name -> how to draw it from the Results: filled under Figures
 
 def majority(rows: pd.DataFrame) -> float:
     "Accuracy of always answering the most frequent label of `rows` (the evaluation set's own majority class)."
     return majority_score('acc', rows.label, rows.label)
+
+def majority_of(res: Results) -> dict:
+    "The majority-class accuracy of the in-domain (`ind`) and out-of-domain (`ood`) evaluation sets of a study."
+    return res.majority.iloc[0].to_dict()
 
 def summarise(answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Per run and domain, and per run x OOD heuristic x gold label: restricted and full-vocabulary accuracy."
@@ -158,26 +172,27 @@ def summarise(answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     cells = accuracy(ood, RUN_KEY + ['heuristic', 'gold']) if 'heuristic' in ood else pd.DataFrame()
     return summary, cells
 
-def run(cfg: IclVsFtConfig, out) -> IclVsFtResults:
-    "Run (or read back) every (model, method, pattern, n, data seed) of the study; tables are saved under `out`."
+def study_runs(cfg: IclVsFtConfig, data: IclVsFtData, out) -> list[Run]:
+    "One run per (model, method, pattern, n, data seed), each in `folder_of` its key."
+    return [Run(key, folder_of(out, *key), run_params(cfg, data, *key))
+            for key in product(cfg.models, cfg.methods, cfg.patterns, cfg.shots, cfg.data_seeds)]
+
+def run(cfg: IclVsFtConfig, out, overwrite: bool = False) -> Results:
+    "Run what is missing of the (model, method, pattern, n, data seed) grid under `out`; return the study's `Results`."
     placed = placements(cfg.models, cfg.methods, cfg.gpus, cfg.gpu_gib)      # refuses what cannot fit, before any run
-    out = cfg.claim(out)
     data = study_data(cfg)
     record = cfg.record(data.tasks)
-    def one(key, folder): one_run(cfg, data, *key, folder, record, placed=placed[key[:2]])
-    todo = list(product(cfg.models, cfg.methods, cfg.patterns, cfg.shots, cfg.data_seeds))
-    folders = resume(todo, lambda key: folder_of(out, *key), 'answers', one, 'few-shot runs')
-    answers = gather(folders, ['answers'])['answers']
+    def one(r):
+        one_run(cfg, data, *r.key, r.folder, record, placed=placed[r.key[:2]])
+        return ['shots', 'answers']
+    answers = gather(resume(study_runs(cfg, data, out), one, 'few-shot runs', overwrite), ['answers'])['answers']
     summary, cells = summarise(answers)
-    maj = dict(ind=majority(data.in_domain), ood=majority(data.ood))
-    tables = dict(summary=summary, answers=answers, ood_cells=cells, majority=pd.DataFrame([maj]))
-    save_tables(tables, out, record)
-    return IclVsFtResults(answers, summary, cells, maj)
+    maj = pd.DataFrame([dict(ind=majority(data.in_domain), ood=majority(data.ood))])
+    return finish(dict(summary=summary, answers=answers, ood_cells=cells, majority=maj), out, record, FIGURES)
 
-def load(out) -> IclVsFtResults:
+def load(out) -> Results:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
-    t = load_tables(out, ('summary', 'answers', 'ood_cells', 'majority'), 'ICL vs fine-tuning')
-    return IclVsFtResults(t['answers'], t['summary'], t['ood_cells'], t['majority'].iloc[0].to_dict())
+    return load_study(out, TABLES, 'ICL vs fine-tuning', FIGURES)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #57cea55c
 def cell_evidence(s: pd.DataFrame, metric: str = 'acc') -> dict:
@@ -250,6 +265,23 @@ def plot_ood_cells(cells: pd.DataFrame):
     sns.heatmap(t, annot=True, fmt='.2f', vmin=0, vmax=1, cmap='RdYlGn', cbar_kws=dict(label='accuracy'), ax=ax)
     ax.set(xlabel='heuristic - gold label', ylabel='model - method')
     return fig
+
+FIGURES.update({'fig5_accuracy': lambda res: plot_accuracy(res.summary, majority_of(res)),
+                'fig6_ood_by_heuristic': lambda res: plot_ood_cells(res.ood_cells) if len(res.ood_cells) else None})
+
+def figures(res: Results) -> list[str]:
+    "Draw and save every figure of Finding 3 under `res.out`; return their names."
+    return [name for name in FIGURES if res.save_figure(name) is not None]
+
+def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
+    "Mean and std over data seeds of the accuracy per domain, model, method, pattern and n."
+    return (summary.groupby(['domain', 'model', 'method', 'pattern', 'n'])
+            .agg(acc=('acc', 'mean'), acc_std=('acc', 'std'), acc_full=('acc_full', 'mean'), seeds=('seed', 'size'),
+                 dropped=('dropped', 'sum')).round(3))
+
+def ood_by_heuristic(cells: pd.DataFrame) -> pd.DataFrame:
+    "OOD accuracy per model and method (rows) and HANS heuristic and gold label (columns), mean over data seeds."
+    return cells.groupby(['model', 'method', 'heuristic', 'gold']).acc.mean().unstack(['heuristic', 'gold']).round(3)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #aefae733
 MARGIN = 5.   # points of OOD accuracy: "better than or equal" means losing at most this much (this project's choice)
@@ -331,13 +363,17 @@ def shots_help(summary: pd.DataFrame) -> Claim:
            for m, g in ft.groupby('method')}
     return judge_family('d', statement, evs, direction, EFFECT, ' points', OF_INTEREST)
 
-def claims(summary: pd.DataFrame, majority: dict) -> list[Claim]:
+def summary_claims(summary: pd.DataFrame, majority: dict) -> list[Claim]:
     "The five claims of Finding 3 judged on `summary` (the fewest shots, but all of them for (d))."
     base = summary[summary.n == summary.n.min()]
     return [generalises(base, majority),
             noninferior(base, 'ft', 'b', 'at equal size fine-tuning is better than or equal to ICL'),
             icl_wins_only_larger(base), shots_help(summary),
             noninferior(base, 'lora', 'e', 'the same holds with LoRA')]
+
+def claims(res: Results) -> list[Claim]:
+    "The five claims of Finding 3, judged on the study's `summary` and majority baselines."
+    return summary_claims(res.summary, majority_of(res))
 
 # %% ../nbs/23_icl_vs_ft.ipynb #ab12ad8b
 OPT = ['facebook/opt-125m', 'facebook/opt-350m', 'facebook/opt-1.3b', 'facebook/opt-2.7b', 'facebook/opt-6.7b',

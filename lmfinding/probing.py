@@ -6,24 +6,26 @@
 from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 import numpy as np
 import pandas as pd
 from .data import Task
 from .features import Features, extract, load_features, save_features
+from .metrics import majority_score
 from .models import load_model
 from .probe import probe_layers
 from .params import check_names, check_seeds
 from .runs import default_device, set_seed
 from .statistics import ALPHA, Claim, judge, one_sample, paired, power_note, premise_failed
-from .study import StudyConfig, as_recipe, gather, load_tables, preset, resume, run_folder, save_tables
-from .train import Recipe, train
+from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
+                             resume, run_folder, save_tables)
+from .train import ENCODER_FILE, Recipe, finetune_encoder, load_encoder, save_encoder
 
 # %% auto #0
-__all__ = ['TABLES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'UNIT', 'PROBE_TASKS', 'PRESETS', 'ProbingConfig',
-           'checkpoints', 'checkpoint_features', 'entropy_table', 'probe_checkpoint', 'finetuned_encoder',
-           'ProbingResults', 'run', 'load', 'deltas', 'probe_deltas', 'layer_changes', 'upper_layers_claim',
-           'last_layer', 'cls_gain_claim', 'entropy_claim', 'claims', 'plot_deltas', 'plot_entropy', 'config']
+__all__ = ['TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'UNIT', 'PROBE_TASKS', 'PRESETS',
+           'ProbingConfig', 'checkpoints', 'checkpoint_runs', 'probe_runs', 'checkpoint_features', 'entropy_table',
+           'probe_encoder', 'finetune_table', 'run', 'load', 'deltas', 'probe_deltas', 'layer_changes',
+           'upper_layers_claim', 'last_layer', 'cls_gain_claim', 'entropy_claim', 'claims', 'plot_deltas',
+           'plot_entropy', 'figures', 'probe_by_layer', 'config']
 
 # %% ../nbs/21_probing.ipynb #974ed4dd
 @dataclass
@@ -37,7 +39,7 @@ class ProbingConfig(StudyConfig):
     poolings: tuple = ('cls', 'mean')      # how a layer's token vectors become one sentence vector
     batch_size: int = 64                   # sentences per extraction pass
     max_length: int = 128                  # tokens per sentence, at most
-    GROWS: ClassVar[tuple] = ('models', 'seeds', 'finetune_tasks')   # each (model, checkpoint) has a folder
+    keep_encoders: bool = True             # keep fine-tuned weights, so a new probing task needs no fine-tuning
 
     def __post_init__(self):
         super().__post_init__()
@@ -55,6 +57,23 @@ def checkpoints(cfg: ProbingConfig) -> list[dict]:
     return pre + [dict(checkpoint=f'{t}-seed{s}', finetune_task=t, ft_seed=s) for t in cfg.finetune_tasks
                   for s in cfg.seeds]
 
+def checkpoint_runs(cfg: ProbingConfig, out, ft_tasks: dict[str, Task]) -> list[Run]:
+    "One run per (model, checkpoint), identified by what makes its encoder."
+    def params(m, ck):
+        if ck['ft_seed'] < 0: return dict(model=m, checkpoint='pretrained')
+        return dict(model=m, finetune_task=ck['finetune_task'], seed=ck['ft_seed'], recipe=cfg.recipe,
+                    data=ft_tasks[ck['finetune_task']].fingerprint(), precision=cfg.precision)
+    return [Run((m, ck), run_folder(out, m, ck['checkpoint']), params(m, ck)) for m in cfg.models
+            for ck in checkpoints(cfg)]
+
+def probe_runs(cfg: ProbingConfig, ck: Run, tasks: dict[str, Task]) -> list[Run]:
+    "One run per probing task of checkpoint `ck`, identified by the checkpoint, the probing data and the extraction."
+    how = dict(poolings=list(cfg.poolings), batch_size=cfg.batch_size, max_length=cfg.max_length,
+               precision=cfg.precision)
+    return [Run(ck.key + (t,), ck.folder/'probes'/t, dict(checkpoint=ck.params, probe_task=t,
+                                                          data=task.fingerprint(), extraction=how))
+            for t, task in tasks.items()]
+
 # %% ../nbs/21_probing.ipynb #77dfd2f1
 def checkpoint_features(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig) -> Features:
     "Features of `task`'s sentences under `encoder`, loaded from `folder` if already extracted there."
@@ -69,60 +88,89 @@ def entropy_table(task: Task, f: Features, **meta) -> pd.DataFrame:
     return pd.DataFrame([dict(probe_task=task.name, layer=l + 1, entropy=float(e.mean()), entropy_std=float(e.std()),
                               **meta) for l, e in enumerate(f.entropy)])
 
-def probe_checkpoint(encoder, tok, tasks: dict[str, Task], folder: Path, cfg: ProbingConfig, **meta):
-    "Probe results and CLS attention entropy of one checkpoint on every probing task."
-    probes, ents = [], []
-    for name, task in tasks.items():
-        f = checkpoint_features(encoder, tok, task, folder/'features'/name, cfg)
-        res = probe_layers(task, f, device=encoder.device, **meta)            # probes solved on the encoder's device
-        probes.append(res.rename(columns={'task': 'probe_task'}))
-        ents.append(entropy_table(task, f, **meta))
-    return pd.concat(probes, ignore_index=True), pd.concat(ents, ignore_index=True)
+def probe_encoder(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig, **meta) -> dict[str, pd.DataFrame]:
+    "Probe results and CLS attention entropy of one encoder on one probing task."
+    f = checkpoint_features(encoder, tok, task, folder/'features', cfg)
+    probe = probe_layers(task, f, device=encoder.device, **meta)            # probes solved on the encoder's device
+    return dict(probe=probe.rename(columns={'task': 'probe_task'}), entropy=entropy_table(task, f, **meta))
 
 # %% ../nbs/21_probing.ipynb #8be98008
-def finetuned_encoder(model_name: str, task: Task, cfg: ProbingConfig, seed: int, device: str):
-    "Fine-tune `model_name` on `task`; return its bare encoder (head dropped), tokenizer and dev scores."
-    model, tok = load_model(model_name, head='classify', num_labels=len(task.labels), seed=seed)
-    hist = train(model.to(device), tok, task, cfg.recipe, seed=seed, precision=cfg.precision)
-    return model.base_model, tok, hist.evals
+def finetune_table(hist_evals: pd.DataFrame, task: Task, **meta) -> pd.DataFrame:
+    "The dev scores of one fine-tuning, with the dev split's majority-class score as `majority`."
+    base = majority_score('acc', task.split('train').label, task.split('dev').label)
+    return hist_evals.assign(majority=base, **meta)
 
 # %% ../nbs/21_probing.ipynb #3c837338
-@dataclass
-class ProbingResults:
-    "The tidy tables of a study: `probe`, `entropy` and `finetune` (dev scores during fine-tuning)."
-    probe: pd.DataFrame
-    entropy: pd.DataFrame
-    finetune: pd.DataFrame
-
 TABLES = ('probe', 'entropy', 'finetune')
+FIGURES = {}                             # name -> how to draw it from the Results: filled under Figures
 
-def _checkpoint(cfg, model_name, ck, tasks, folder, device):
-    set_seed(ck['ft_seed'] if ck['ft_seed'] >= 0 else 0)
-    meta = dict(model=model_name, **ck)
-    if ck['checkpoint'] == 'pretrained':
-        (enc, tok), ft = load_model(model_name), pd.DataFrame()
-    else:
-        ft_task = cfg.task(ck['finetune_task'], ('train', 'dev'))
-        enc, tok, ft = finetuned_encoder(model_name, ft_task, cfg, ck['ft_seed'], device)
-        ft = ft.assign(**meta)
-    probe, ent = probe_checkpoint(enc.to(device).eval(), tok, tasks, folder, cfg, **meta)
-    return dict(probe=probe, entropy=ent, finetune=ft)
+def _pretrained(model_name: str):
+    set_seed(0)
+    return load_model(model_name)
 
-def run(cfg: ProbingConfig, out, device: str | None = None) -> ProbingResults:
-    "Run (or resume) a probing study, saving every checkpoint's tables under `out`."
-    out, device = cfg.claim(out), device or default_device()
+def _finetuned(cfg, ck: Run, task: Task, device):
+    model_name, c = ck.key
+    set_seed(c['ft_seed'])
+    return finetune_encoder(model_name, task, cfg.recipe, c['ft_seed'], device, cfg.precision)
+
+class _Checkpoint:
+    "The encoder of one checkpoint run: made once, by its own run or by the first of its probe runs that needs it."
+    def __init__(self, cfg, ck: Run, ft_tasks: dict, device, record: dict):
+        self.cfg, self.ck, self.ft_tasks, self.device, self.record, self.made = cfg, ck, ft_tasks, device, record, None
+
+    def make(self, r: Run) -> list[str]:
+        "The checkpoint run: fine-tune (or load the pre-trained encoder), save the dev scores, keep the weights."
+        model_name, c = self.ck.key
+        if c['ft_seed'] < 0:
+            self.made, ft = _pretrained(model_name), pd.DataFrame()
+        else:
+            task = self.ft_tasks[c['finetune_task']]
+            model, tok, evals = _finetuned(self.cfg, self.ck, task, self.device)
+            ft = finetune_table(evals, task, model=model_name, **c)
+            if self.cfg.keep_encoders: save_encoder(model, r.folder)
+            self.made = model.base_model, tok
+        save_tables(dict(finetune=ft), r.folder, self.record)
+        return ['finetune']
+
+    def encoder(self):
+        "The checkpoint's encoder and tokenizer: in memory, kept in its folder, or fine-tuned again."
+        if self.made is None:
+            model_name, c = self.ck.key
+            task = self.ft_tasks.get(c['finetune_task'])
+            if c['ft_seed'] < 0: self.made = _pretrained(model_name)
+            elif (self.ck.folder/ENCODER_FILE).exists():
+                self.made = load_encoder(model_name, len(task.labels), self.ck.folder)
+            else: self.made = _finetuned(self.cfg, self.ck, task, self.device)[:2]   # not kept: the same seed again
+        return self.made
+
+    def probe(self, r: Run, task: Task) -> list[str]:
+        "One probe run: every layer and pooling of the checkpoint's encoder on `task`."
+        enc, tok = self.encoder()
+        meta = dict(model=self.ck.key[0], **self.ck.key[1])
+        save_tables(probe_encoder(enc.to(self.device).eval(), tok, task, r.folder, self.cfg, **meta), r.folder,
+                    self.record)
+        return ['probe', 'entropy']
+
+def run(cfg: ProbingConfig, out, device: str | None = None, overwrite: bool = False) -> Results:
+    "Run what is missing of a probing study under `out`; return its `Results` (tables `probe`, `entropy`, `finetune`)."
+    out, device = Path(out), device or default_device()
     tasks = {t: cfg.task(t) for t in cfg.probe_tasks}
-    record = cfg.record(tasks.values())
-    def one(key, folder): save_tables(_checkpoint(cfg, *key, tasks, folder, device), folder, record)
-    todo = [(m, ck) for m in cfg.models for ck in checkpoints(cfg)]
-    folders = resume(todo, lambda key: run_folder(out, key[0], key[1]['checkpoint']), 'finetune', one, 'checkpoints')
-    tables = gather(folders, TABLES)
-    save_tables(tables, out, record)
-    return ProbingResults(**tables)
+    ft_tasks = {t: cfg.task(t, ('train', 'dev')) for t in cfg.finetune_tasks}
+    cks = checkpoint_runs(cfg, out, ft_tasks)
+    probes = {ck.folder: probe_runs(cfg, ck, tasks) for ck in cks}
+    if not overwrite: check_runs(cks + [p for ps in probes.values() for p in ps])
+    record = cfg.record([*tasks.values(), *ft_tasks.values()])
+    for ck in cks:
+        one = _Checkpoint(cfg, ck, ft_tasks, device, record)
+        resume([ck], one.make, 'checkpoint', overwrite)
+        resume(probes[ck.folder], lambda r: one.probe(r, tasks[r.key[-1]]), f'probe {ck.folder.name}', overwrite)
+    tables = (gather([p.folder for ps in probes.values() for p in ps], ('probe', 'entropy'))
+              | gather([ck.folder for ck in cks], ('finetune',)))
+    return finish({n: tables[n] for n in TABLES}, out, record, FIGURES)
 
-def load(out) -> ProbingResults:
+def load(out) -> Results:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
-    return ProbingResults(**load_tables(out, TABLES, 'probing'))
+    return load_study(out, TABLES, 'probing', FIGURES)
 
 # %% ../nbs/21_probing.ipynb #7e4a1933
 _KEY = ['model', 'probe_task', 'pooling', 'layer']
@@ -195,9 +243,9 @@ def entropy_claim(entropy: pd.DataFrame) -> Claim:
     return judge('c', statement, one_sample(per_unit), 'entropy change, last layers > 0', ENTROPY_EFFECT, ' nats',
                  OF_INTEREST)
 
-def claims(probe: pd.DataFrame, entropy: pd.DataFrame) -> list[Claim]:
+def claims(res: Results) -> list[Claim]:
     "The three claims of Finding 1, judged on the study's `probe` and `entropy` tables."
-    return [upper_layers_claim(probe), cls_gain_claim(probe), entropy_claim(entropy)]
+    return [upper_layers_claim(res.probe), cls_gain_claim(res.probe), entropy_claim(res.entropy)]
 
 # %% ../nbs/21_probing.ipynb #39601046
 def plot_deltas(probe: pd.DataFrame, value: str = 'test_acc', label: str = 'Δ probing accuracy (points)',
@@ -222,6 +270,21 @@ def plot_entropy(entropy: pd.DataFrame):
     g.set_titles(row_template='{row_name}', col_template='{col_name}')
     g.set_axis_labels('layer', 'CLS attention entropy (nats)')
     return g.figure
+
+FIGURES.update({'fig2a_probing_delta': lambda res: plot_deltas(res.probe),
+                'fig2a_mdl_compression': lambda res: plot_deltas(
+                    res.probe, 'compression', 'Δ compression (uniform / online code length)', scale=1),
+                'fig2b_cls_entropy': lambda res: plot_entropy(res.entropy)})
+
+def figures(res: Results) -> list[str]:
+    "Draw and save every figure of Finding 1 under `res.out`; return their names."
+    return [name for name in FIGURES if res.save_figure(name) is not None]
+
+def probe_by_layer(probe: pd.DataFrame) -> pd.DataFrame:
+    "Test accuracy per layer: the pre-trained model and the mean over fine-tuned checkpoints, one column per layer."
+    state = probe.checkpoint.where(probe.checkpoint == 'pretrained', 'fine-tuned')
+    return (probe.assign(state=state).groupby(['model', 'probe_task', 'pooling', 'state', 'layer']).test_acc.mean()
+            .unstack('layer').round(3))
 
 # %% ../nbs/21_probing.ipynb #5cbb4a22
 PROBE_TASKS = ['bigram_shift', 'coordination_inversion', 'odd_man_out']

@@ -12,8 +12,8 @@ import yaml
 from .readme import directives, figure_alt
 
 # %% auto #0
-__all__ = ['CSS', 'KATEX_FILES', 'Page', 'page_title', 'site_pages', 'page_body', 'link_target', 'relink', 'katex_dir',
-           'vendor_katex', 'math_head', 'page_html', 'build_site', 'run_in_place', 'store_library_outputs']
+__all__ = ['CSS', 'KATEX_FILES', 'Page', 'page_title', 'findings_pages', 'site_pages', 'page_body', 'link_target', 'relink',
+           'katex_dir', 'vendor_katex', 'math_head', 'page_html', 'build_site', 'run_in_place', 'store_library_outputs']
 
 # %% ../nbs/92_site.ipynb #e424148b
 @dataclass
@@ -37,8 +37,16 @@ def page_title(path: Path) -> str:
 def _expand(root: Path, entry) -> list[Path]:
     return [Path(p) for p in sorted(glob.glob(str(root/entry)))] if any(c in entry for c in '*?[') else [root/entry]
 
+def findings_pages(root: Path) -> list[Path]:
+    "The notebooks of the registered findings (`lmfinding.findings`) under `root/nbs`, in the registry's order."
+    from lmfinding.findings import FINDINGS
+    paths = [root/'nbs'/f.notebook for f in FINDINGS.values()]
+    if missing := [str(p) for p in paths if not p.exists()]:
+        raise FileNotFoundError(f'the registry of findings names {missing}, which do not exist')
+    return paths
+
 def site_pages(root='.') -> list[Page]:
-    "The pages of the site, in sidebar order, as `_quarto.yml` at `root` lists them."
+    "The pages of the site, in sidebar order, as `_quarto.yml` at `root` lists them (the Findings: as registered)."
     root = Path(root).resolve()
     conf = yaml.safe_load((root/'_quarto.yml').read_text())
     pages, seen = [], set()
@@ -48,7 +56,7 @@ def site_pages(root='.') -> list[Page]:
             if isinstance(it, dict):
                 add(it.get('contents', []), it.get('section', section))
                 continue
-            for p in _expand(root, it):
+            for p in findings_pages(root) if section == 'Findings' else _expand(root, it):
                 if not p.exists(): raise FileNotFoundError(f'_quarto.yml lists {it!r}, but {p} does not exist')
                 if p in seen: continue
                 seen.add(p)

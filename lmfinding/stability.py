@@ -7,26 +7,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
 import numpy as np
 import pandas as pd
 from .data import Task
+from .metrics import majority_score
 from .models import load_model
 from .params import check_choice, check_names, check_positive, check_seeds, wrong
-from .runs import claim, default_device, load_results, run_record, save_results
+from .runs import default_device, load_results, run_record, save_results
 from .statistics import (Claim, Evidence, all_of, brown_forsythe, judge_family, noninferiority, untested,
                                   welch)
-from .study import (StudyConfig, as_recipe, gather, load_tables, majority_score, preset, resume, run_folder,
-                             save_tables)
-from .surface import segment_barrier
+from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
+                             read_table, resume, run_folder, save_tables)
+from .surface import plot_surface, segment_barrier
 from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
-__all__ = ['METRICS', 'SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'RUN', 'STD_REDUCTION', 'MEAN_MARGIN',
-           'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'StabilityConfig', 'metric_of', 'selection_split', 'downsample',
-           'study_tasks', 'failed', 'reported_score', 'stability_table', 'initial_model', 'one_run', 'StabilityResults',
-           'run_table', 'run', 'load', 'config', 'downsample_config', 'remake', 'with_outcome', 'plot_training',
-           'plot_grad_norms', 'plot_downsampled', 'loss_ratios', 'lower_grads', 'surface_pair', 'study_surface',
+__all__ = ['METRICS', 'SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'RUN', 'TABLES',
+           'STD_REDUCTION', 'MEAN_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'StabilityConfig', 'metric_of',
+           'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_score', 'stability_table',
+           'initial_model', 'run_params', 'one_run', 'run_table', 'study_runs', 'run_grid', 'config',
+           'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled',
+           'figures', 'loss_ratios', 'lower_grads', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load',
            'spread_reduction', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim',
            'basin_claim', 'recipe_claim', 'claims']
 
@@ -45,7 +46,7 @@ class StabilityConfig(StudyConfig):
     tensorboard: bool = False                          # also log every run to TensorBoard (OUT/RUN/tensorboard)
     train_limit: int | None = None                     # down-sample every training set to this many examples
     downsample_n: int = 1000                           # training-set size of the down-sampling experiment (Fig. 3b)
-    GROWS: ClassVar[tuple] = ('seeds', 'tasks', 'select', 'checkpoint_every', 'tensorboard')  # folders, or no effect
+    strong: str = 'mosbach'                            # the recipe tested against the others (claim e)
 
     def __post_init__(self):
         super().__post_init__()
@@ -60,6 +61,10 @@ class StabilityConfig(StudyConfig):
         check_choice('select', self.select, SELECTIONS)
         check_positive('downsample_n', self.downsample_n, whole=True, example=1000)
         if self.train_limit is not None: check_positive('train_limit', self.train_limit, whole=True, example=1000)
+
+    def plain(self) -> list[str]:
+        "The recipes without mixout: their parameters are the plain model's (a loss surface can pass through them)."
+        return [name for name, r in self.recipes.items() if not r.mixout]
 
 def metric_of(task: str) -> str: return METRICS.get(task, 'acc')
 
@@ -118,6 +123,11 @@ def initial_model(cfg: StabilityConfig, task: Task, seed: int):
     "The model a run with `seed` starts from: the pre-trained encoder and its seeded new head."
     return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed, attentions=False)
 
+def run_params(cfg: StabilityConfig, task: Task, recipe: str, seed: int) -> dict:
+    "What decides the results of one run: the model, the data's fingerprint, the recipe, the seed, the arithmetic."
+    return dict(model=cfg.model, task=task.name, data=task.fingerprint(), recipe=cfg.recipes[recipe], seed=seed,
+                precision=cfg.precision)
+
 def one_run(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Path, record: dict):
     "Fine-tune once and save the run's log, evaluations and gradient norms under `folder`."
     model, tok = initial_model(cfg, task, seed)
@@ -131,14 +141,6 @@ def one_run(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Pa
     return model
 
 # %% ../nbs/22_stability.ipynb #882de002
-@dataclass
-class StabilityResults:
-    "Tidy tables: `runs` (one row per run: score, baseline, failed), and every run's `log`, `evals`, `grads`."
-    runs: pd.DataFrame
-    log: pd.DataFrame
-    evals: pd.DataFrame
-    grads: pd.DataFrame
-
 def _baseline(task: Task) -> float:
     tr, te = task.split('train'), task.split('test')
     return majority_score(metric_of(task.name), label_ids(task, tr).numpy(), label_ids(task, te).numpy())
@@ -149,22 +151,21 @@ def run_table(evals: pd.DataFrame, tasks: dict, select: str) -> pd.DataFrame:
                          for (t, r, s), g in evals.groupby(['task', 'recipe', 'seed'])])
     return runs.assign(failed=failed(runs.score, runs.baseline))
 
-def run(cfg: StabilityConfig, out) -> StabilityResults:
-    "Run (or resume) every (task, recipe, seed) of the study; tables are saved under `out`."
-    out = cfg.claim(out)
-    tasks = study_tasks(cfg)
-    record = cfg.record(tasks.values())
-    def one(key, folder): one_run(cfg, tasks[key[0]], key[1], key[2], folder, record)
-    todo = [(t, r, s) for t in cfg.tasks for r in cfg.recipes for s in cfg.seeds]
-    tables = gather(resume(todo, lambda key: run_folder(out, *key[:2], f'seed{key[2]}'), 'grads', one, 'runs'),
-                    RUN_TABLES)
-    tables = dict(runs=run_table(tables['evals'], tasks, cfg.select)) | tables
-    save_tables(tables, out, record)
-    return StabilityResults(**tables)
+def study_runs(cfg: StabilityConfig, out, tasks: dict[str, Task]) -> list[Run]:
+    "One run per (task, recipe, seed), in `out/task/recipe/seedN`."
+    return [Run((t, r, s), run_folder(out, t, r, f'seed{s}'), run_params(cfg, tasks[t], r, s)) for t in cfg.tasks
+            for r in cfg.recipes for s in cfg.seeds]
 
-def load(out) -> StabilityResults:
-    "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
-    return StabilityResults(**load_tables(out, ('runs',) + RUN_TABLES, 'stability'))
+def run_grid(cfg: StabilityConfig, out, overwrite: bool = False) -> dict[str, pd.DataFrame]:
+    "Run what is missing of the (task, recipe, seed) grid of `cfg` under `out`; its `runs` table and every run's tables."
+    tasks = study_tasks(cfg)
+    runs, record = study_runs(cfg, out, tasks), cfg.record(tasks.values())
+    def one(r):
+        one_run(cfg, tasks[r.key[0]], r.key[1], r.key[2], r.folder, record)
+        return list(RUN_TABLES)
+    tables = gather(resume(runs, one, 'runs', overwrite), RUN_TABLES)
+    return dict(runs=run_table(tables['evals'], tasks, cfg.select)) | tables
+
 
 # %% ../nbs/22_stability.ipynb #cbc27c66
 DEVLIN = dict(lr=2e-4, epochs=3, bias_correction=False, max_length=48, trace_every=2)    # quick: the Devlin recipe
@@ -184,8 +185,9 @@ def config(name: str, data_dir=None, **overrides) -> StabilityConfig:
     return StabilityConfig(**preset(PRESETS, name, data_dir, **overrides))
 
 # %% ../nbs/22_stability.ipynb #2d0f02b0
-def downsample_config(cfg: StabilityConfig, task: str, n: int, recipe: str = 'devlin') -> StabilityConfig:
-    "A study of `task` down-sampled to `n` training examples: `recipe` for its epochs vs for the full set's steps."
+def downsample_config(cfg: StabilityConfig, task: str, n: int, recipe: str | None = None) -> StabilityConfig:
+    "A study of `task` down-sampled to `n` examples: `recipe` (default: devlin, else the first plain one) for its epochs vs the full set's steps."
+    recipe = recipe or ('devlin' if 'devlin' in cfg.recipes else cfg.plain()[0])
     r = cfg.recipes[recipe]
     full = len(study_tasks(replace(cfg, tasks=[task]))[task].split('train'))
     every = max(1, math.ceil(full / r.batch_size) // r.evals_per_epoch)        # as often as on the full set
@@ -236,6 +238,19 @@ def plot_downsampled(down: pd.DataFrame, n: int):
     ax.set(title=f'{n} training examples', xlabel='')
     return fig
 
+def _grad_figure(res: Results):
+    if not (res.runs.failed.any() and (~res.runs.failed).any()): return None        # nothing to compare
+    return plot_grad_norms(res.grads, res.runs, max_step=max(50, res.grads.step.max() // 3))
+
+FIGURES = {'fig3a_training': lambda res: plot_training(res.log, res.evals, res.runs),
+           'fig3b_downsampled': lambda res: plot_downsampled(res.downsampled, res.record['params']['downsample_n']),
+           'fig4a_grad_norms': _grad_figure,
+           'fig4b_loss_surface': lambda res: plot_surface(res.surface) if len(res.surface) else None}
+
+def figures(res: Results) -> list[str]:
+    "Draw and save every figure of Finding 2 that its tables allow under `res.out`; return their names."
+    return [name for name in FIGURES if res.save_figure(name) is not None]
+
 # %% ../nbs/22_stability.ipynb #9b8c6382
 RUN = ['task', 'recipe', 'seed']
 
@@ -267,25 +282,54 @@ def surface_pair(runs: pd.DataFrame, plain: list[str]) -> dict | None:
 
 
 # %% ../nbs/22_stability.ipynb #d077958f
+def surface_run(cfg: StabilityConfig, pair: dict, out, grid, examples: int) -> Run:
+    "The run of the loss surface through `pair`, in `out/task/recipe/failedF-successfulS`."
+    task = study_tasks(cfg)[pair['task']]
+    folder = run_folder(out, pair['task'], pair['recipe'], f"failed{pair['failed']}-successful{pair['successful']}")
+    return Run((pair['task'], pair['recipe'], pair['failed'], pair['successful']), folder,
+               dict(run_params(cfg, task, pair['recipe'], pair['failed']), pair=pair, examples=examples,
+                    grid=list(map(float, grid))))
+
 def study_surface(cfg: StabilityConfig, pair: dict, out, grid=np.linspace(-2 / 3, 4 / 3, 7),
-                  examples: int = 32) -> pd.DataFrame:
+                  examples: int = 32, overwrite: bool = False) -> pd.DataFrame:
     "Training loss on the plane through the start, the failed and the successful model of `pair`."
     from lmfinding.surface import loss_surface, params_vector
     from lmfinding.train import Classify
-    spec = dict(pair=pair, examples=examples, grid=list(map(float, grid)))
-    out = claim(out, dict(study=cfg.identity()) | spec)
-    if (out/'surface.csv').exists(): return load_results(out, 'surface')[0]
-    task = study_tasks(cfg)[pair['task']]
-    start, tok = initial_model(cfg, task, pair['failed'])
-    thetas = [params_vector(start)]
-    for kind in ('failed', 'successful'):
-        folder = out/f"{kind}-seed{pair[kind]}"
-        thetas.append(params_vector(remake(cfg, task, pair['recipe'], pair[kind], folder)))
-    rows = task.split('train').iloc[:examples]
-    obj = Classify(task, tok, cfg.recipes[pair['recipe']].max_length)
-    surf = loss_surface(start, lambda m: obj.loss(m, rows).item(), *thetas, grid, grid).assign(**pair)
-    save_results(surf, out, 'surface', run_record(spec))
-    return surf
+    r = surface_run(cfg, pair, out, grid, examples)
+    def make(r):
+        task = study_tasks(cfg)[pair['task']]
+        start, tok = initial_model(cfg, task, pair['failed'])
+        thetas = [params_vector(start)]
+        for kind in ('failed', 'successful'):
+            thetas.append(params_vector(remake(cfg, task, pair['recipe'], pair[kind], r.folder/f"{kind}-seed{pair[kind]}")))
+        rows = task.split('train').iloc[:examples]
+        obj = Classify(task, tok, cfg.recipes[pair['recipe']].max_length)
+        surf = loss_surface(start, lambda m: obj.loss(m, rows).item(), *thetas, grid, grid).assign(**pair)
+        save_results(surf, r.folder, 'surface', run_record(r.params))
+        return ['surface']
+    resume([r], make, 'loss surface', overwrite)
+    return read_table(r.folder, 'surface')
+
+# %% ../nbs/22_stability.ipynb #fbe2d1fb
+TABLES = ('runs',) + RUN_TABLES + ('downsampled', 'surface')
+
+def run(cfg: StabilityConfig, out, overwrite: bool = False) -> Results:
+    "Run what is missing of Finding 2 under `out`: the grid, the down-sampled grids, the loss surface."
+    out = Path(out)
+    downs = {t: downsample_config(cfg, t, cfg.downsample_n) for t in cfg.tasks}
+    if not overwrite:
+        check_runs(study_runs(cfg, out/'runs', study_tasks(cfg)) +
+                   [r for t, d in downs.items() for r in study_runs(d, out/'downsampled'/t, study_tasks(d))])
+    tables = run_grid(cfg, out/'runs', overwrite)
+    down = pd.concat([run_grid(d, out/'downsampled'/t, overwrite)['runs'] for t, d in downs.items()],
+                     ignore_index=True)
+    pair = surface_pair(tables['runs'], cfg.plain())
+    surf = study_surface(cfg, pair, out/'surface', overwrite=overwrite) if pair else pd.DataFrame()
+    return finish(tables | dict(downsampled=down, surface=surf), out, cfg.record(study_tasks(cfg).values()), FIGURES)
+
+def load(out) -> Results:
+    "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
+    return load_study(out, TABLES, 'stability', FIGURES)
 
 # %% ../nbs/22_stability.ipynb #4d7dd744
 STD_REDUCTION = 1 - 2.7 / 4.5   # Mosbach et al. (2021), Table 1, RTE: std 2.7 vs Devlin's 4.5, the smallest cut
@@ -361,8 +405,9 @@ def recipe_claim(runs: pd.DataFrame, strong: str = 'mosbach') -> Claim:
         'std': judge_family('e', statement, std, 'share of the spread removed > 0', STD_REDUCTION),
         'mean': judge_family('e', statement, mean, f'mean − other > -{MEAN_MARGIN:g} points', 0., ' points')})
 
-def claims(runs, log, grads, down: pd.DataFrame | None = None, surf: pd.DataFrame | None = None, early: int = 50,
-           strong: str = 'mosbach') -> list[Claim]:
-    "The five claims of Finding 2, judged on the study's tables."
-    return [flat_loss_claim(log, runs), downsampled_claim(down), vanishing_claim(grads, runs, early),
-            basin_claim(surf), recipe_claim(runs, strong)]
+def claims(res: Results, early: int = 50) -> list[Claim]:
+    "The five claims of Finding 2, judged on the study's tables (the strong recipe named in its record)."
+    strong = res.record.get('params', {}).get('strong', 'mosbach')
+    surf = res.surface if len(res.surface) else None
+    return [flat_loss_claim(res.log, res.runs), downsampled_claim(res.downsampled),
+            vanishing_claim(res.grads, res.runs, early), basin_claim(surf), recipe_claim(res.runs, strong)]

@@ -5,24 +5,27 @@
 # %% ../nbs/20_study.ipynb #6a946237
 from __future__ import annotations
 import copy, json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import ClassVar
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from .data import Task
-from .features import check_precision
+from .precision import check_precision
 from .params import ParameterError
-from .runs import claim, identity, load_results, run_record, save_results
+from .runs import RunMismatch, atomic_write, claim, differences, load_results, run_record, save_results
 from .tasks import study_task
-from .train import RECIPES, Recipe, score
+from .train import RECIPES, Recipe
 
 # %% auto #0
-__all__ = ['RECIPE_FIELDS', 'StudyConfig', 'as_recipe', 'preset', 'run_folder', 'read_table', 'resume', 'gather', 'save_tables',
-           'load_tables', 'majority_score', 'save_figure']
+__all__ = ['RECIPE_FIELDS', 'COMPLETE', 'plain', 'StudyConfig', 'as_recipe', 'preset', 'run_folder', 'Run', 'is_complete',
+           'mark_complete', 'check_runs', 'resume', 'read_table', 'gather', 'save_tables', 'save_figure', 'Results',
+           'finish', 'load_study']
 
 # %% ../nbs/20_study.ipynb #fbf47862
+def plain(value):
+    "`value` as JSON data (dataclasses as dicts, paths as strings): what a run is identified by."
+    return json.loads(json.dumps(value, sort_keys=True, default=lambda v: asdict(v) if is_dataclass(v) else str(v)))
+
 @dataclass(kw_only=True)
 class StudyConfig:
     "The fields every finding's study shares: where the original data lives and how the offline tasks are drawn."
@@ -30,7 +33,6 @@ class StudyConfig:
     sizes: dict = field(default_factory=dict)   # offline tasks' split sizes: {split: n} for all, or {task: {split: n}}
     data_seed: int = 0                          # which Brown sentences the offline tasks draw
     precision: str = 'fp32'                     # arithmetic of training, extraction and ICL: 'fp32', 'tf32' or 'bf16'
-    GROWS: ClassVar[tuple] = ()                 # fields that only add runs with folders of their own
 
     def __post_init__(self): check_precision(self.precision)
 
@@ -38,17 +40,9 @@ class StudyConfig:
         "Task `name` of this study, with the splits it `needs` (see `lmfinding.tasks.study_task`)."
         return study_task(name, self.paths, self.sizes, self.data_seed, needs)
 
-    def identity(self) -> dict:
-        "The fields that decide this study's results: what its folder is claimed with."
-        return identity(self, grows=self.GROWS)
-
     def record(self, tasks=()) -> dict:
         "The run record: every field, plus commit, versions, the `tasks`' fingerprints, time and host."
-        return run_record(json.loads(json.dumps(asdict(self), default=str)), tasks=tasks)
-
-    def claim(self, out) -> Path:
-        "Make `out` this study's folder, or stop if it holds another study's results."
-        return claim(out, self.identity())
+        return run_record(plain(asdict(self)), tasks=tasks)
 
 # %% ../nbs/20_study.ipynb #8890c636
 RECIPE_FIELDS = tuple(f.name for f in fields(Recipe))
@@ -63,11 +57,17 @@ def as_recipe(value, base: Recipe = Recipe()) -> Recipe:
     raise ParameterError(f'recipe: {what}; give one of {list(RECIPES)} or a dict of the fields {list(RECIPE_FIELDS)}, '
                          "e.g. {'lr': 2e-05, 'epochs': 3}")
 
+def _under(data_dir, paths) -> dict:
+    if not isinstance(paths, dict):
+        raise ParameterError(f'paths={paths!r}: a dict of task -> file or folder is expected, '
+                             "e.g. -y 'paths: {my_probe: probing/my_probe.txt}'")
+    return {t: Path(data_dir or 'data')/p for t, p in paths.items()}
+
 def preset(presets: dict, name: str, data_dir=None, **overrides) -> dict:
-    "The fields of preset `name`: its `paths` under `data_dir` (default 'data'), every non-None override on top."
+    "The fields of preset `name`: its `paths` and any override `paths` under `data_dir` (default 'data'), overrides on top."
     if name not in presets: raise ValueError(f'unknown preset {name!r}: use one of {list(presets)}')
     kw = copy.deepcopy(presets[name])
-    kw['paths'] = {t: Path(data_dir or 'data')/p for t, p in kw.get('paths', {}).items()}
+    kw['paths'] = _under(data_dir, kw.get('paths', {})) | _under(data_dir, overrides.pop('paths', None) or {})
     return kw | {k: v for k, v in overrides.items() if v is not None}
 
 # %% ../nbs/20_study.ipynb #9a645c71
@@ -75,41 +75,101 @@ def run_folder(out, *parts) -> Path:
     "The folder of one run under `out`: one level per part; a hub name's '/' becomes '--'."
     return Path(out).joinpath(*(str(p).replace('/', '--') for p in parts))
 
+@dataclass
+class Run:
+    "One run of a study: its `key`, its `folder` and the `params` that decide its results."
+    key: tuple
+    folder: Path
+    params: dict
+
+    def __post_init__(self): self.params = plain(self.params)
+
+COMPLETE = 'complete.json'
+
+def is_complete(folder) -> bool:
+    "Whether `folder` holds a finished run or study (its marker is written after all its tables)."
+    return (Path(folder)/COMPLETE).exists()
+
+def mark_complete(folder, tables=()) -> None:
+    "Mark `folder` finished, naming the `tables` it holds (written last, atomically)."
+    atomic_write(Path(folder)/COMPLETE, json.dumps(dict(tables=list(tables)), indent=1))
+
+# %% ../nbs/20_study.ipynb #b1d0c0a1
+def _stored(r: Run) -> dict | None:
+    f = r.folder/'params.json'
+    return json.loads(f.read_text()) if f.exists() else None
+
+def check_runs(runs: list[Run]) -> None:
+    "Stop, naming each run and key, if any run's folder holds results made with other parameters."
+    bad = [f'{r.folder}: ' + '; '.join(differences(have, r.params)) for r in runs
+           if (have := _stored(r)) is not None and have != r.params]
+    if bad:
+        raise RunMismatch(f'{len(bad)} run(s) of this study were made with other parameters, which would change '
+                          'their results (' + ' | '.join(bad[:3]) + (' | ...' if len(bad) > 3 else '') +
+                          '): use another out_dir, or overwrite=True to delete those runs and compute them again')
+
+def resume(runs: list[Run], do, desc: str, overwrite: bool = False) -> list[Path]:
+    "Check every run, then call `do(run)` for each unfinished one (claiming its folder first); return all folders."
+    if not overwrite: check_runs(runs)
+    for r in tqdm([r for r in runs if not is_complete(r.folder) or _stored(r) != r.params], desc=desc):
+        claim(r.folder, r.params, overwrite=True)            # a stale unfinished folder is cleared, then claimed
+        mark_complete(r.folder, do(r) or ())
+    return [r.folder for r in runs]
+
 def read_table(folder, name: str) -> pd.DataFrame:
     "Table `name` saved under `folder` (one saved empty reads back as an empty table)."
     try: return load_results(folder, name)[0]
     except pd.errors.EmptyDataError: return pd.DataFrame()
 
-def resume(todo: list, folder_of, done: str, do, desc: str) -> list[Path]:
-    "Call `do(key, folder)` for each key of `todo` whose folder lacks the table `done`; return all the folders."
-    folders = []
-    for key in tqdm(todo, desc=desc):
-        folder = folder_of(key)
-        if not (folder/f'{done}.csv').exists(): do(key, folder)
-        folders.append(folder)
-    return folders
-
 def gather(folders: list, names) -> dict[str, pd.DataFrame]:
     "Each table of `names`, concatenated over the run `folders`."
     return {n: pd.concat([read_table(f, n) for f in folders], ignore_index=True) for n in names}
 
-def save_tables(tables: dict, out, record: dict) -> None:
-    "Save each table of `tables` under `out` with the study's run `record`."
-    for name, df in tables.items(): save_results(df, out, name, record)
-
-def load_tables(out, names, study: str) -> dict[str, pd.DataFrame]:
-    "The tables `names` a finished `study` saved under `out` (the first one marks it finished)."
-    out = Path(out)
-    if not (out/f'{names[0]}.csv').exists():
-        raise FileNotFoundError(f'{out} holds no finished {study} study (no {names[0]}.csv)')
-    return {n: read_table(out, n) for n in names}
+def save_tables(tables: dict, folder, record: dict) -> None:
+    "Save each table of `tables` under `folder` with the `record` of the run that made it."
+    for name, df in tables.items(): save_results(df, folder, name, record)
 
 # %% ../nbs/20_study.ipynb #0c69a31f
-def majority_score(metric: str, y_train, y_eval) -> float:
-    "The `metric` score of always predicting the most frequent training label on `y_eval`."
-    labels, counts = np.unique(y_train, return_counts=True)
-    return score(metric, y_eval, np.full(len(y_eval), labels[np.argmax(counts)]))
-
 def save_figure(fig, out, name: str) -> None:
     "Save `fig` as `out/name.png` (120 dpi, cropped to its content); the README and the site find it by `name`."
     fig.savefig(Path(out)/f'{name}.png', dpi=120, bbox_inches='tight')
+
+class Results:
+    "A study's `tables` (also as attributes), its run `record`, its folder `out` and how to draw its `figures`."
+    def __init__(self, tables: dict, record: dict, out, figures: dict | None = None):
+        self.tables, self.record, self.out = dict(tables), record, Path(out)
+        self.figures = {} if figures is None else figures           # the study's own dict, filled as it is defined
+
+    def __getattr__(self, name):
+        tables = self.__dict__.get('tables', {})
+        if name in tables: return tables[name]
+        raise AttributeError(f'no table {name!r} in these results; they hold {list(tables)}')
+
+    def save(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
+        "Save the table `df` as `name` beside the study's tables, with the study's record; return it."
+        save_results(df, self.out, name, self.record)
+        self.tables[name] = df
+        return df
+
+    def save_figure(self, name: str):
+        "Draw the figure `name` of this study, save it as `out/name.png` and return it (None: nothing to draw)."
+        fig = self.figures[name](self)
+        if fig is not None: save_figure(fig, self.out, name)
+        return fig
+
+    def __repr__(self): return f'Results({self.out}: ' + ', '.join(f'{k} {len(v)}' for k, v in self.tables.items()) + ')'
+
+def finish(tables: dict, out, record: dict, figures: dict | None = None) -> Results:
+    "Save every table of a study under `out` with its `record`, then mark the study finished."
+    (Path(out)/COMPLETE).unlink(missing_ok=True)
+    for name, df in tables.items(): save_results(df, out, name, record)
+    mark_complete(out, tables)
+    return Results(tables, record, out, figures)
+
+def load_study(out, names, study: str, figures: dict | None = None) -> Results:
+    "The tables `names` of the finished `study` saved under `out`, with its record."
+    out = Path(out)
+    if not is_complete(out):
+        raise FileNotFoundError(f'{out} holds no finished {study} study (no {COMPLETE}: it was never run there, or it '
+                                'stopped before saving all its tables): run it, or point out_dir at a finished one')
+    return Results({n: read_table(out, n) for n in names}, load_results(out, names[0])[1], out, figures)

@@ -11,19 +11,20 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import f1_score, matthews_corrcoef
+from safetensors.torch import load_model as load_weights, save_model as save_weights
 from tqdm.auto import tqdm
 from .data import Task
-from .features import autocast_forward, check_precision, precision_scope
-from .models import batch_inputs
+from .precision import autocast_forward, check_precision, precision_scope
+from .metrics import score
+from .models import batch_inputs, load_model
 from .mixout import apply_mixout
 from .runs import set_seed
 
 # %% auto #0
-__all__ = ['RECIPES', 'CHECKPOINT_MINUTES', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe', 'score', 'layer_group',
-           'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at', 'random_states',
-           'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'ignore_usr1', 'Checkpointing',
-           'board', 'log_step', 'train']
+__all__ = ['RECIPES', 'CHECKPOINT_MINUTES', 'ENCODER_FILE', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe',
+           'layer_group', 'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at',
+           'random_states', 'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'ignore_usr1',
+           'Checkpointing', 'board', 'log_step', 'train', 'finetune_encoder', 'save_encoder', 'load_encoder']
 
 # %% ../nbs/13_train.ipynb #05f59b5f
 class AdamW(torch.optim.Optimizer):
@@ -112,15 +113,6 @@ RECIPES = {
     'lee': Recipe(lr=2e-5, epochs=3, bias_correction=False, mixout=0.1),
     'mosbach': Recipe(lr=2e-5, epochs=20, bias_correction=True, evals_per_epoch=3),
 }
-
-# %% ../nbs/13_train.ipynb #20c4b221
-def score(metric: str, y, pred) -> float:
-    "The task metric `metric` ('acc', 'mcc' or 'acc_f1') of predictions `pred` against labels `y`."
-    y, pred = np.asarray(y), np.asarray(pred)
-    if metric == 'acc': return float((y == pred).mean())
-    if metric == 'mcc': return float(matthews_corrcoef(y, pred))
-    if metric == 'acc_f1': return float(((y == pred).mean() + f1_score(y, pred, zero_division=0)) / 2)
-    raise ValueError(f"unknown metric {metric!r}: use 'acc', 'mcc' or 'acc_f1'")
 
 # %% ../nbs/13_train.ipynb #abd8af9a
 def layer_group(name: str) -> str:
@@ -342,7 +334,7 @@ def train(model,                              # the model to fine-tune, in place
           on_step=None,                       # called as `on_step(step, loss)` after every update
           objective=None,                     # what is trained: its `loss` and `score` (None: `Classify`)
           tensorboard=None,                   # a folder for TensorBoard scalars (None: none)
-          precision: str = 'fp32',            # 'fp32', 'tf32' or 'bf16' (`lmfinding.features.PRECISIONS`)
+          precision: str = 'fp32',            # 'fp32', 'tf32' or 'bf16' (`lmfinding.precision.PRECISIONS`)
           ) -> History:
     "Fine-tune `model` on `task` with `recipe` (resuming from `checkpoint` if it exists); a classifier by default."
     check_precision(precision)
@@ -379,3 +371,31 @@ def train(model,                              # the model to fine-tune, in place
     if tb: tb.close()
     model.eval()
     return History(*(pd.DataFrame(rec[k]) for k in ('log', 'evals', 'grads')))
+
+# %% ../nbs/13_train.ipynb #b79729db
+ENCODER_FILE = 'encoder.safetensors'
+
+def finetune_encoder(model_name: str, task: Task, recipe: Recipe = Recipe(), seed: int = 0, device: str = 'cpu',
+                     precision: str = 'fp32'):
+    "Fine-tune `model_name` with a new classifier head on `task`: the classifier, its tokenizer and the dev scores."
+    model, tok = load_model(model_name, head='classify', num_labels=len(task.labels), seed=seed)
+    hist = train(model.to(device), tok, task, recipe, seed=seed, precision=precision)
+    return model, tok, hist.evals
+
+def save_encoder(model, folder) -> Path:
+    "Keep a fine-tuned classifier's weights as `folder/encoder.safetensors`, written whole or not at all."
+    path = Path(folder)/ENCODER_FILE
+    tmp = path.with_name(path.name + '.tmp')
+    save_weights(model, str(tmp))
+    os.replace(tmp, path)
+    return path
+
+def load_encoder(model_name: str, num_labels: int, folder):
+    "The encoder (head dropped) and tokenizer of the classifier `save_encoder` kept in `folder`."
+    path = Path(folder)/ENCODER_FILE
+    if not path.exists():
+        raise FileNotFoundError(f'{path}: no fine-tuned encoder kept there (`save_encoder` writes it): fine-tune '
+                                'again, or give the folder of the run that kept it')
+    model, tok = load_model(model_name, head='classify', num_labels=num_labels)
+    load_weights(model, str(path))
+    return model.base_model.eval(), tok

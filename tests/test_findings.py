@@ -5,9 +5,10 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
+from lmfinding.findings import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-FINDINGS = sorted((ROOT/'nbs'/'findings').glob('[0-9]*.ipynb'))
+FINDINGS = notebooks(ROOT/'nbs')                # the registered findings (`lmfinding.findings`)
 
 
 def _text(nb) -> str:

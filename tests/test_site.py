@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
+from lmfinding.findings import FINDINGS
 from lmfinding.site import build_site, katex_dir, site_pages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,7 @@ def test_every_page_loads_and_findings_show_figures_and_verdicts(site, browser):
     base, pages = site
     SHOTS.mkdir(parents=True, exist_ok=True)
     findings = [p for p in pages if p.section == 'Findings']
-    assert len(findings) == 3 and {p.section for p in pages} >= {'', 'Findings', 'How-to', 'Library'}
+    assert len(findings) == len(FINDINGS) and {p.section for p in pages} >= {'', 'Findings', 'How-to', 'Library'}
     for p in pages:
         browser.get(base + p.href)
         assert browser.title.startswith(p.title), (p.href, browser.title)

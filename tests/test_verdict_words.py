@@ -3,10 +3,11 @@
 from pathlib import Path
 import nbformat
 import pytest
+from lmfinding.findings import notebooks
 from lmfinding.statistics import MEANING
 
 ROOT = Path(__file__).resolve().parents[1]
-FINDINGS = sorted((ROOT/'nbs'/'findings').glob('[0-9]*.ipynb'))
+FINDINGS = notebooks(ROOT/'nbs')                # the registered findings (`lmfinding.findings`)
 
 
 def _flat(text: str) -> str: return ' '.join(text.split())
