@@ -123,6 +123,8 @@ def _direction(X1, X1f, W, G, lam, mask, ps, cs):
     p = probs(logits(X1f, W.float()))[ps, cs]                                       # (A, N, K')
     return newton_direction(hessian(X1f[ps], p, lam[ps, cs], mask), G[ps, cs])
 
+
+# %% ../nbs/11_probe.ipynb #667f6117
 def newton(X1, Y, W, lam, mask, tol: float = PROBE_TOL, max_iter: int = PROBE_ITERS) -> ProbeFit:
     "Newton's method from `W` on every problem of the batch; each problem steps until its own gradient is below `tol`."
     X1f, steps = X1.float(), torch.zeros(lam.shape, dtype=torch.long)
@@ -148,6 +150,8 @@ def c_path(X1, Y, lam, mask, tol: float = PROBE_TOL, max_iter: int = PROBE_ITERS
     fits = [f for _, f in sorted(fits, key=lambda cf: cf[0])]
     return ProbeFit(*(torch.cat([getattr(f, k) for f in fits], 1) for k in ('W', 'converged', 'steps')))
 
+
+# %% ../nbs/11_probe.ipynb #57a2ae70
 def fit_logreg(X: torch.Tensor, y: torch.Tensor, n_classes: int, Cs=PROBE_C, tol: float = PROBE_TOL,
                max_iter: int = PROBE_ITERS, penalise_bias: bool = False) -> ProbeFit:
     "L2 logistic regressions on feature sets `X` `(P, N, H)`, one per set and `C` (a grid, or `(P, C)` values)."
