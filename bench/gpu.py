@@ -22,7 +22,7 @@ from lmfinding.icl import cached_logits, context_text, encode_context, split_pro
 from lmfinding.models import batch_inputs, load_tokenizer
 from lmfinding.patterns import pattern
 from lmfinding.probe import probe_layers
-from lmfinding.train import (AdamW, CHECKPOINT_MINUTES, Recipe, _optimiser, _update, param_groups, save_checkpoint,
+from lmfinding.train import (AdamW, CHECKPOINT_MINUTES, Recipe, optimiser, train_step, param_groups, save_checkpoint,
                               train)
 
 SHAPES = {  # name -> (config class, kwargs, small kwargs)
@@ -100,7 +100,7 @@ def checkpoint_cost(device, small):
 
 def precision_steps(device, small, repeat=5):
     """Seconds of one bert-large training step, batch 16 x 128 tokens, per precision: the step as `train` makes it
-    (`_update`: autocast around the forward pass only) and its parts, plus the naive wrap (one autocast region around
+    (`train_step`: autocast around the forward pass only) and its parts, plus the naive wrap (one autocast region around
     all the steps, backward and optimiser included: stale bf16 weights, timed for the record)."""
     tok = load_tokenizer('minilm')
     model = shaped('bert-large', small, tok, head=True).to(device).train()
@@ -123,10 +123,10 @@ def precision_steps(device, small, repeat=5):
     for name in (*PRECISIONS, 'bf16, naive wrap'):
         naive = name.endswith('naive wrap')
         precision = 'fp32' if naive else name                      # the naive wrap: autocast from outside instead
-        opt, sched = _optimiser(model, recipe, total=1000)
+        opt, sched = optimiser(model, recipe, total=1000)
         wrap = torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if naive else nullcontext()
         with precision_scope(precision), wrap:
-            step = lambda: _update(model, opt, sched, recipe, loss_fn, False, precision)
+            step = lambda: train_step(model, opt, sched, recipe, loss_fn, False, precision)
             step()                                                 # warm-up: kernels loaded, algorithms chosen
             t_step = min(timed(step, device)[0] for _ in range(repeat))
             split = np.min([parts(precision) for _ in range(repeat)], axis=0)

@@ -11,7 +11,7 @@ from lmfinding.icl import cached_logits, context_text, encode_context, recompute
 from lmfinding.models import load_model
 from lmfinding.patterns import pattern, verbaliser_ids
 from lmfinding.pbft import PBFT_RECIPE, Verbalised
-from lmfinding.train import _optimiser, _update, batch_at
+from lmfinding.train import optimiser, train_step, batch_at
 from lmfinding.data import Task
 
 
@@ -75,13 +75,13 @@ def pbft_step_time(model, tok, few, pat, steps, pad_to=None):
     "Seconds per PBFT training step (after one warm-up step), dynamic padding or every batch padded to `pad_to`."
     obj = Verbalised(few, tok, pat, pad_to=pad_to)
     recipe = PBFT_RECIPE
-    opt, sched = _optimiser(model, recipe, steps + 1)
+    opt, sched = optimiser(model, recipe, steps + 1)
     tr = few.split('train')
     model.train()
     for step in range(1, steps + 2):
         if step == 2: t0 = time.perf_counter()
         idx = batch_at(step, len(tr), recipe.batch_size, 0)
-        _update(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), False)
+        train_step(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), False)
     return (time.perf_counter() - t0) / steps
 
 

@@ -6,7 +6,7 @@ import torch
 from lmfinding.brown import brown_task
 from lmfinding.models import batch_inputs, load_model
 from lmfinding.surface import loss_surface, params_vector
-from lmfinding.train import AdamW, Recipe, label_ids, _update, batch_at, grad_norms, warmup_linear
+from lmfinding.train import AdamW, Recipe, label_ids, train_step, batch_at, grad_norms, warmup_linear
 
 
 def step_times(model, tok, task, recipe, steps, trace, padding, seed=0):
@@ -21,7 +21,7 @@ def step_times(model, tok, task, recipe, steps, trace, padding, seed=0):
         idx = batch_at(step, len(tr), recipe.batch_size, seed)
         inp = batch_inputs(tok, model, tr.text.iloc[idx].tolist(), tr.text_b.iloc[idx].tolist(),
                            recipe.max_length, padding)
-        _update(model, opt, sched, recipe, lambda: model(**inp, labels=y[idx]).loss, trace)
+        train_step(model, opt, sched, recipe, lambda: model(**inp, labels=y[idx]).loss, trace)
     return (time.perf_counter() - t0) / steps
 
 

@@ -14,8 +14,9 @@ from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoModel
 from .assets import asset
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'TINY', 'ModelNameError', 'kind_of', 'tiny_config', 'model_source', 'load_tokenizer', 'load_model',
-           'Layers', 'batch_inputs', 'encode']
+__all__ = ['EMBEDDED', 'LAYER', 'FAMILIES', 'TINY', 'ModelNameError', 'Family', 'family', 'kind_of', 'tiny_config',
+           'model_source', 'load_tokenizer', 'load_model', 'config_of', 'param_count', 'Layers', 'batch_inputs',
+           'encode']
 
 # %% ../nbs/01_models.ipynb #e5355837
 EMBEDDED = {'minilm': 'encoder', 'smollm2': 'decoder'}
@@ -23,10 +24,32 @@ EMBEDDED = {'minilm': 'encoder', 'smollm2': 'decoder'}
 class ModelNameError(ValueError):
     "A model name that is neither embedded, tiny, a local folder, nor reachable on the hub."
 
+# %% ../nbs/01_models.ipynb #cbbc358c
+LAYER = r'\.(?:layer|layers|h|block)\.(\d+)\.'      # `encoder.layer.3.`, `model.layers.3.`, `transformer.h.3.`
+
+@dataclass(frozen=True)
+class Family:
+    "What the code knows of one model family: encoder or decoder, LoRA's default targets, its layers' name pattern."
+    kind: str                              # 'encoder' or 'decoder'
+    lora: tuple[str, ...] = ()             # default LoRA targets for decoders (none: the user names them)
+    layer: str = LAYER                     # regex whose group 1 is the layer index in a parameter's name
+
+_QV = ('q_proj', 'v_proj')
+FAMILIES = {'bert': Family('encoder'), 'roberta': Family('encoder'), 'mpnet': Family('encoder'),
+            'albert': Family('encoder', layer=r'\.albert_layer_groups\.(\d+)\.'),
+            'opt': Family('decoder', _QV), 'llama': Family('decoder', _QV), 'mistral': Family('decoder', _QV),
+            'qwen2': Family('decoder', _QV), 'gemma3_text': Family('decoder', _QV),
+            'gpt2': Family('decoder', ('c_attn',)), 'gpt_neox': Family('decoder', ('query_key_value',))}
+
+def family(config) -> Family:
+    "The `Family` of a model `config` (one not in `FAMILIES`: its kind from its architectures, the common layer names)."
+    if config.model_type in FAMILIES: return FAMILIES[config.model_type]
+    causal = any(a.endswith('ForCausalLM') for a in (config.architectures or []))
+    return Family('decoder' if causal else 'encoder')
+
 def kind_of(config) -> str:
     "`'decoder'` for causal language models, else `'encoder'`."
-    causal = any(a.endswith('ForCausalLM') for a in (config.architectures or []))
-    return 'decoder' if causal or config.model_type in {'opt', 'gpt_neox', 'llama', 'gpt2'} else 'encoder'
+    return family(config).kind
 
 # %% ../nbs/01_models.ipynb #bc0cf461
 _TINY_SIZE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
@@ -116,6 +139,19 @@ def load_model(name: str, head: str | None = None, num_labels: int = 2, attentio
     except OSError as e: raise _hub_error(name, e) from e
     if model.config.pad_token_id is None: model.config.pad_token_id = tok.pad_token_id
     return model.eval(), tok
+
+# %% ../nbs/01_models.ipynb #99b7e7ff
+def config_of(name: str):
+    "The config of model `name` from memory, an embedded or local folder, or the local hub cache; None if none there."
+    if name in TINY: return tiny_config(name)[0]
+    try: return AutoConfig.from_pretrained(model_source(name), local_files_only=True)
+    except (OSError, ValueError): return None
+
+def param_count(name: str) -> int | None:
+    "Number of parameters of model `name`, counted on the meta device from its config (None: no config here)."
+    if (cfg := config_of(name)) is None: return None
+    with torch.device('meta'), _quiet(): model = _auto_class(kind_of(cfg), None).from_config(cfg)
+    return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/01_models.ipynb #ac7d4557
 @dataclass

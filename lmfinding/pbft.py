@@ -9,12 +9,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from .data import Task
+from .models import family
 from .answers import answer_logits, answers, last_logits, tokenize_queries
 from .patterns import LABELS, Pattern, binary_label, verbaliser_ids
 from .train import Recipe, train
 
 # %% auto #0
-__all__ = ['PBFT_RECIPE', 'LORA_TARGETS', 'Verbalised', 'LoRA', 'with_lora', 'finetune_lm']
+__all__ = ['PBFT_RECIPE', 'Verbalised', 'LoRA', 'with_lora', 'finetune_lm']
 
 # %% ../nbs/19_pbft.ipynb #d468344f
 @dataclass
@@ -45,9 +46,6 @@ class Verbalised:
 # %% ../nbs/19_pbft.ipynb #2b91e5c9
 PBFT_RECIPE = Recipe(lr=1e-5, epochs=40, warmup=0.5, weight_decay=0.0, batch_size=16, max_length=512, trace_every=0)
 
-LORA_TARGETS = {'opt': ['q_proj', 'v_proj'], 'llama': ['q_proj', 'v_proj'], 'gpt_neox': ['query_key_value'],
-                'gpt2': ['c_attn'], 'mistral': ['q_proj', 'v_proj'], 'qwen2': ['q_proj', 'v_proj']}
-
 @dataclass
 class LoRA:
     "LoRA settings: rank, scaling, dropout and target modules (None: the query/value projections of the family)."
@@ -59,9 +57,9 @@ class LoRA:
 def with_lora(model, lora: LoRA):
     "`model` with LoRA adapters (only they train)."
     from peft import LoraConfig, get_peft_model
-    t = lora.targets or LORA_TARGETS.get(model.config.model_type)
-    if t is None: raise ValueError(f'no default LoRA targets for model type {model.config.model_type!r}: '
-                                   f'pass LoRA(targets=[...]) with module names of the model')
+    t = lora.targets or list(family(model.config).lora)
+    if not t: raise ValueError(f'no default LoRA targets for model type {model.config.model_type!r}: '
+                               f'pass LoRA(targets=[...]) with module names of the model')
     return get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                             target_modules=t, task_type='CAUSAL_LM'))
 

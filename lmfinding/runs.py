@@ -16,8 +16,9 @@ import lmfinding
 from .assets import share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'atomic_write', 'save_results',
-           'load_results', 'RunMismatch', 'differences', 'identity', 'claim']
+__all__ = ['PACKAGES', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'atomic_write',
+           'save_results', 'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity',
+           'claim']
 
 # %% ../nbs/06_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -82,6 +83,17 @@ def load_results(folder, name: str) -> tuple[pd.DataFrame, dict]:
     "The table and run record saved by `save_results`."
     folder = Path(folder)
     return pd.read_csv(folder/f'{name}.csv'), json.loads((folder/f'{name}.run.json').read_text())
+
+# %% ../nbs/06_runs.ipynb #d99336e9
+COMPLETE = 'complete.json'
+
+def is_complete(folder) -> bool:
+    "Whether `folder` holds a finished run or study (its marker is written after all its tables)."
+    return (Path(folder)/COMPLETE).exists()
+
+def mark_complete(folder, tables=()) -> None:
+    "Mark `folder` finished, naming the `tables` it holds (written last, atomically)."
+    atomic_write(Path(folder)/COMPLETE, json.dumps(dict(tables=list(tables)), indent=1))
 
 # %% ../nbs/06_runs.ipynb #cc90bfe0
 class RunMismatch(ValueError):

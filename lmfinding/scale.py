@@ -11,6 +11,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 import torch
+from .models import param_count
 
 # %% auto #0
 __all__ = ['BYTES_PER_PARAM', 'WEIGHT_BYTES', 'OVERHEAD', 'memory_gib', 'placement', 'params_of', 'weights_budget', 'load_kwargs',
@@ -41,7 +42,8 @@ def placement(params: float, method: str, gpus: int = 1, gpu_gib: float = 80) ->
 
 # %% ../nbs/02_scale.ipynb #188ba963
 def params_of(name: str) -> float | None:
-    "Number of parameters a model name states (`facebook/opt-1.3b` -> 1.3e9), or None."
+    "Number of parameters of model `name`: counted from its config if here, else stated by its name, else None."
+    if (n := param_count(name)) is not None: return float(n)
     m = re.search(r'[-_](\d+(?:\.\d+)?)([mb])(?:[-_].*)?$', str(name).lower())
     return float(m[1]) * (1e6 if m[2] == 'm' else 1e9) if m else None
 

@@ -12,14 +12,14 @@ from tqdm.auto import tqdm
 from .data import Task
 from .precision import check_precision
 from .params import ParameterError
-from .runs import RunMismatch, atomic_write, claim, differences, load_results, run_record, save_results
+from .runs import (COMPLETE, RunMismatch, atomic_write, claim, differences, is_complete, load_results,
+                            mark_complete, run_record, save_results)
 from .tasks import study_task
 from .train import RECIPES, Recipe
 
 # %% auto #0
-__all__ = ['RECIPE_FIELDS', 'COMPLETE', 'plain', 'StudyConfig', 'as_recipe', 'preset', 'run_folder', 'Run', 'is_complete',
-           'mark_complete', 'check_runs', 'resume', 'read_table', 'gather', 'save_tables', 'save_figure', 'Results',
-           'finish', 'load_study']
+__all__ = ['RECIPE_FIELDS', 'plain', 'StudyConfig', 'as_recipe', 'preset', 'run_folder', 'Run', 'check_runs', 'resume',
+           'read_table', 'gather', 'save_tables', 'save_figure', 'Results', 'finish', 'load_study']
 
 # %% ../nbs/20_study.ipynb #fbf47862
 def plain(value):
@@ -64,7 +64,7 @@ def _under(data_dir, paths) -> dict:
     return {t: Path(data_dir or 'data')/p for t, p in paths.items()}
 
 def preset(presets: dict, name: str, data_dir=None, **overrides) -> dict:
-    "The fields of preset `name`: its `paths` and any override `paths` under `data_dir` (default 'data'), overrides on top."
+    "The fields of preset `name`: its `paths`, override `paths` under `data_dir` (default 'data'), overrides on top."
     if name not in presets: raise ValueError(f'unknown preset {name!r}: use one of {list(presets)}')
     kw = copy.deepcopy(presets[name])
     kw['paths'] = _under(data_dir, kw.get('paths', {})) | _under(data_dir, overrides.pop('paths', None) or {})
@@ -83,16 +83,6 @@ class Run:
     params: dict
 
     def __post_init__(self): self.params = plain(self.params)
-
-COMPLETE = 'complete.json'
-
-def is_complete(folder) -> bool:
-    "Whether `folder` holds a finished run or study (its marker is written after all its tables)."
-    return (Path(folder)/COMPLETE).exists()
-
-def mark_complete(folder, tables=()) -> None:
-    "Mark `folder` finished, naming the `tables` it holds (written last, atomically)."
-    atomic_write(Path(folder)/COMPLETE, json.dumps(dict(tables=list(tables)), indent=1))
 
 # %% ../nbs/20_study.ipynb #b1d0c0a1
 def _stored(r: Run) -> dict | None:
@@ -157,7 +147,8 @@ class Results:
         if fig is not None: save_figure(fig, self.out, name)
         return fig
 
-    def __repr__(self): return f'Results({self.out}: ' + ', '.join(f'{k} {len(v)}' for k, v in self.tables.items()) + ')'
+    def __repr__(self):
+        return f'Results({self.out}: ' + ', '.join(f'{k} {len(v)}' for k, v in self.tables.items()) + ')'
 
 def finish(tables: dict, out, record: dict, figures: dict | None = None) -> Results:
     "Save every table of a study under `out` with its `record`, then mark the study finished."

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
-from .runs import atomic_write
+from .runs import COMPLETE, atomic_write, mark_complete
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'cells', 'cell_dir',
@@ -205,6 +205,7 @@ def _record(csv: Path) -> dict | None:
 
 def gather(sweep: Sweep) -> dict[str, Path]:
     "Rebuild `OUT/results/*.csv` (and each table's record of its cells' records) from the done cells; name -> path."
+    (sweep.out/'results'/COMPLETE).unlink(missing_ok=True)
     tables: dict[str, list] = {}
     records: dict[str, dict] = {}
     for cid, params in cells(sweep).items():
@@ -225,6 +226,7 @@ def gather(sweep: Sweep) -> dict[str, Path]:
         out[name] = atomic_write(sweep.out/'results'/f'{name}.csv', table.to_csv(index=False))
         record = dict(sweep=str(sweep.out), notebook=str(sweep.notebook), cells=records[name])
         atomic_write(sweep.out/'results'/f'{name}.run.json', json.dumps(record, indent=1, default=str))
+    if all(status(sweep, c)['status'] == 'done' for c in cells(sweep)): mark_complete(sweep.out/'results', out)
     return out
 
 def manifest(sweep: Sweep, write: bool = True) -> dict:

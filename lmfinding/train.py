@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .data import Task
 from .precision import autocast_forward, check_precision, precision_scope
 from .metrics import score
-from .models import batch_inputs, load_model
+from .models import LAYER, FAMILIES, batch_inputs, family, load_model
 from .mixout import apply_mixout
 from .runs import set_seed
 
@@ -24,7 +24,8 @@ from .runs import set_seed
 __all__ = ['RECIPES', 'CHECKPOINT_MINUTES', 'ENCODER_FILE', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe',
            'layer_group', 'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at',
            'random_states', 'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'ignore_usr1',
-           'Checkpointing', 'board', 'log_step', 'train', 'finetune_encoder', 'save_encoder', 'load_encoder']
+           'Checkpointing', 'board', 'log_step', 'optimiser', 'train_step', 'train', 'finetune_encoder', 'save_encoder',
+           'load_encoder']
 
 # %% ../nbs/13_train.ipynb #05f59b5f
 class AdamW(torch.optim.Optimizer):
@@ -115,9 +116,9 @@ RECIPES = {
 }
 
 # %% ../nbs/13_train.ipynb #abd8af9a
-def layer_group(name: str) -> str:
-    "The layer a parameter belongs to: `layer.3`, `embeddings`, `pooler`, `classifier`, ..."
-    m = re.search(r'\.(?:layer|layers|h|block)\.(\d+)\.', name)
+def layer_group(name: str, layer: str = LAYER) -> str:
+    "The layer a parameter belongs to: `layer.3` (by the family's pattern `layer`), `embeddings`, `pooler`, ..."
+    m = re.search(layer, name)
     if m: return f'layer.{int(m.group(1))}'
     for g in ('embed', 'pooler', 'classifier', 'score', 'lm_head'):
         if g in name: return 'embeddings' if g == 'embed' else g
@@ -125,7 +126,8 @@ def layer_group(name: str) -> str:
 
 def grad_norms(model) -> dict[str, float]:
     "L2 norm of the gradient of each layer group, and the `total`."
-    named = [(layer_group(n), p.grad) for n, p in model.named_parameters() if p.grad is not None]
+    layer = family(model.config).layer if hasattr(model, 'config') else LAYER
+    named = [(layer_group(n, layer), p.grad) for n, p in model.named_parameters() if p.grad is not None]
     norms = torch.stack([g.detach().norm() for _, g in named]) ** 2
     out = {}
     for (grp, _), sq in zip(named, norms.tolist()): out[grp] = out.get(grp, 0.) + sq
@@ -298,12 +300,13 @@ def _eval_steps(total: int, per_epoch_steps: int, evals_per_epoch: int, every: i
     every = every or max(1, per_epoch_steps // evals_per_epoch)
     return set(range(every, total + 1, every)) | {total}
 
-def _optimiser(model, recipe: Recipe, total: int):
+def optimiser(model, recipe: Recipe, total: int):
+    "The `recipe`'s AdamW over `model`'s parameter groups and its warm-up, linear-decay schedule over `total` steps."
     opt = AdamW(param_groups(model, recipe.weight_decay), lr=recipe.lr, betas=recipe.betas, eps=recipe.eps,
                 bias_correction=recipe.bias_correction)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, recipe.warmup))
 
-def _update(model, opt, sched, recipe, loss_fn, trace: bool, precision: str = 'fp32'):
+def train_step(model, opt, sched, recipe, loss_fn, trace: bool, precision: str = 'fp32'):
     "One update; only the loss's forward pass runs under autocast (bf16): backward, clipping and the step do not."
     with autocast_forward(precision, model.device):
         loss = loss_fn()
@@ -344,7 +347,7 @@ def train(model,                              # the model to fine-tune, in place
     obj = objective or Classify(task, tok, recipe.max_length, metric)
     tr = task.split('train')
     total, per_epoch = recipe.total_steps(len(tr)), math.ceil(len(tr) / recipe.batch_size)
-    opt, sched = _optimiser(model, recipe, total)
+    opt, sched = optimiser(model, recipe, total)
     start, rec = 0, dict(log=[], evals=[], grads=[])
     if checkpoint and Path(checkpoint).exists(): start, rec = load_checkpoint(checkpoint, model, opt, sched)
     evals_at = _eval_steps(total, per_epoch, recipe.evals_per_epoch, recipe.eval_every)
@@ -355,7 +358,7 @@ def train(model,                              # the model to fine-tune, in place
                          initial=start, total=total):
             idx = batch_at(step, len(tr), recipe.batch_size, seed)
             trace = bool(recipe.trace_every) and (step == 1 or step % recipe.trace_every == 0)
-            loss, lr, norms = _update(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), trace,
+            loss, lr, norms = train_step(model, opt, sched, recipe, lambda: obj.loss(model, tr.iloc[idx]), trace,
                                       precision)
             rec['log'].append(dict(step=step, epoch=step / per_epoch, loss=loss, lr=lr))
             rec['grads'] += [dict(step=step, layer=k, norm=v) for k, v in norms.items()]
