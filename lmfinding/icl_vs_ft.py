@@ -20,18 +20,18 @@ from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device
 from .scale import placements
 from .statistics import (ALPHA, Claim, Evidence, holm, holm_family, judge, judge_family, noninferiority,
-                                  numbers, one_sample, power_note, untested, welch)
+                                  multibootstrap, numbers, one_sample, power_note, untested, welch)
 from .metrics import majority_score
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              resume, run_folder, save_tables)
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'MARGIN', 'EFFECT', 'OF_INTEREST', 'OPT', 'PYTHIA',
+__all__ = ['METHODS', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'EFFECT', 'MARGIN', 'OF_INTEREST', 'PER', 'OPT', 'PYTHIA',
            'PRESETS', 'IclVsFtConfig', 'IclVsFtData', 'study_data', 'folder_of', 'run_params', 'one_run', 'majority',
            'majority_of', 'summarise', 'study_runs', 'run', 'load', 'cell_evidence', 'welch_table', 'welch_matrix',
-           'plot_accuracy', 'plot_ood_cells', 'figures', 'accuracy_table', 'ood_by_heuristic', 'generalises',
-           'noninferior', 'icl_wins_only_larger', 'shots_help', 'summary_claims', 'claims', 'config']
+           'plot_accuracy', 'plot_ood_cells', 'figures', 'accuracy_table', 'ood_by_heuristic', 'items', 'boot',
+           'generalises', 'noninferior', 'icl_wins_only_larger', 'shots_help', 'summary_claims', 'claims', 'config']
 
 # %% ../nbs/23_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
@@ -196,7 +196,7 @@ def load(out) -> Results:
 
 # %% ../nbs/23_icl_vs_ft.ipynb #57cea55c
 def cell_evidence(s: pd.DataFrame, metric: str = 'acc') -> dict:
-    "Welch `Evidence` of FT − ICL (points) per (ICL model, ICL params, FT model, FT params, FT method) of one setting."
+    "Welch `Evidence` of FT − ICL (points) per (ICL model, params; FT model, params, method) of one setting."
     icl, ft = s[s.method == 'icl'], s[s.method != 'icl']
     return {(im, ip, fm, fp, meth): welch(100 * b[metric], 100 * a[metric])
             for (im, ip), a in icl.groupby(['model', 'params'])
@@ -284,9 +284,10 @@ def ood_by_heuristic(cells: pd.DataFrame) -> pd.DataFrame:
     return cells.groupby(['model', 'method', 'heuristic', 'gold']).acc.mean().unstack(['heuristic', 'gold']).round(3)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #aefae733
-MARGIN = 5.   # points of OOD accuracy: "better than or equal" means losing at most this much (this project's choice)
 EFFECT = 5.   # points of OOD accuracy: the effect of interest; Mosbach et al. (2023) give differences per cell only
+MARGIN = EFFECT / 2   # "better than or equal" allows losing at most this: half the effect of interest, by convention
 OF_INTEREST = 'the effect of interest'
+PER = 'data seeds'    # the independent replicate: one draw of the shots
 
 def _points(x) -> np.ndarray: return 100 * np.asarray(x, float)
 
@@ -294,30 +295,57 @@ def _ood(summary: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
     s = summary[summary.domain == 'ood']
     return s[s.method == method] if method else s
 
-def _largest_vs_smallest(rows: pd.DataFrame) -> Evidence:
-    "Welch `Evidence` of the largest model's accuracy (points) minus the smallest's (no test with one size)."
+def items(answers: pd.DataFrame | None, **where) -> pd.DataFrame | None:
+    "Per-example OOD scores (points) of the runs matching `where`: rows (model, pattern, data seed), columns items."
+    if answers is None: return None
+    a = answers[answers.domain == 'ood']
+    for k, v in where.items(): a = a[a[k] == v]
+    return 100 * a.pivot_table(index=['model', 'pattern', 'seed'], columns='row', values='correct', aggfunc='mean')
+
+def boot(t: Evidence, a, b=None, value: float = 0.) -> Evidence:
+    "The multi-bootstrap of the comparison `t` tests, with `t` beside it; `t` itself without per-example scores."
+    if a is None or t.reason or a.empty or (b is not None and b.empty): return t
+    keep = a.columns[a.notna().all()]
+    if b is not None: keep = keep.intersection(b.columns[b.notna().all()])
+    a, b = a[keep], None if b is None else b[keep]                 # items every run answered (ICL may drop some)
+    paired = b is not None and list(a.index.droplevel('model')) == list(b.index.droplevel('model'))
+    ev = multibootstrap(a.values, None if b is None else b.values, value, t.null, paired,
+                        name='multi-bootstrap' + (f' (margin {-t.null:g})' if t.null else ''))
+    return replace(ev, t=t)
+
+def _largest_vs_smallest(rows: pd.DataFrame, answers: pd.DataFrame | None = None) -> Evidence:
+    "`Evidence` of the largest model's OOD accuracy (points) minus the smallest's (no test with one size)."
     sizes = sorted(rows.params.unique())
     if len(sizes) < 2: return Evidence('Welch t', n=(len(rows),), reason='one model size: the size trend is untested')
-    return welch(_points(rows[rows.params == sizes[-1]].acc), _points(rows[rows.params == sizes[0]].acc))
+    big, small = rows[rows.params == sizes[-1]], rows[rows.params == sizes[0]]
+    t = welch(_points(big.acc), _points(small.acc))
+    n = rows.n.min() if 'n' in rows else None
+    pick = lambda r: items(answers, method='ft', n=n, model=r.model.iloc[0]) if n is not None else None
+    return boot(t, pick(big), pick(small))
 
 # %% ../nbs/23_icl_vs_ft.ipynb #b635c949
-def generalises(summary: pd.DataFrame, majority: dict) -> Claim:
+def generalises(summary: pd.DataFrame, majority: dict, answers: pd.DataFrame | None = None) -> Claim:
     "Claim (a): fine-tuned OOD accuracy above the majority class, and higher for the largest model than the smallest."
     ft = _ood(summary, 'ft')
-    evs = {'above majority': one_sample(_points(ft.acc), 100 * majority['ood']),
-           'largest vs smallest model': _largest_vs_smallest(ft)}
+    above = one_sample(_points(ft.acc), 100 * majority['ood'])
+    n = ft.n.min() if len(ft) else None
+    evs = {'above majority': boot(above, items(answers, method='ft', n=n), value=100 * majority['ood']),
+           'largest vs smallest model': _largest_vs_smallest(ft, answers)}
     return judge_family('a', 'fine-tuned models generalise out of domain, more so when larger', evs,
                         'FT OOD accuracy - majority > 0; largest - smallest FT model > 0', EFFECT, ' points',
-                        OF_INTEREST)
+                        OF_INTEREST, PER)
 
-def noninferior(summary: pd.DataFrame, method: str, cid: str, statement: str) -> Claim:
-    "Claims (b) and (e): at each size `method` is better than or equal to ICL out of domain (non-inferiority, Holm)."
+def noninferior(summary: pd.DataFrame, method: str, cid: str, statement: str,
+                answers: pd.DataFrame | None = None) -> Claim:
+    "Claims (b) and (e): at each size `method` is better than or equal to ICL out of domain (non-inferiority)."
     s = _ood(summary)
-    evs = {m: noninferiority(_points(g[g.method == method].acc), _points(g[g.method == 'icl'].acc), MARGIN)
+    n = s.n.min() if len(s) else None
+    evs = {m: boot(noninferiority(_points(g[g.method == method].acc), _points(g[g.method == 'icl'].acc), MARGIN),
+                   items(answers, method=method, model=m, n=n), items(answers, method='icl', model=m, n=n))
            for m, g in s.groupby('model') if {method, 'icl'} <= set(g.method)}
-    direction = f'{method} - ICL > -{MARGIN:g} points'
+    direction = f'{method} - ICL > -{MARGIN:g} points (margin: half the effect of interest)'
     if not evs: return untested(cid, statement, f'no model was run with both ICL and {method}', direction)
-    return judge_family(cid, statement, evs, direction, 0., ' points')
+    return judge_family(cid, statement, evs, direction, 0., ' points', per=PER)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #c288c173
 def _label(k: tuple) -> str: return f'ICL {k[0]} vs FT {k[2]}'
@@ -338,19 +366,19 @@ def icl_wins_only_larger(summary: pd.DataFrame) -> Claim:
     wins = {k: e for k, e in adj.items() if e.p < ALPHA}
     wrong = [k for k in wins if k[1] < k[3]]
     if wrong:
-        c = judge('c', statement, wins[wrong[0]], direction)
+        c = judge('c', statement, wins[wrong[0]], direction, per=PER)
         return replace(c, verdict='did not hold', detail=f'ICL significantly better with the smaller model '
                                                          f'({_label(wrong[0])}): {c.detail}')
     if wins:
         k = max(wins, key=lambda k: wins[k].p)
-        c = judge('c', statement, wins[k], direction)
+        c = judge('c', statement, wins[k], direction, per=PER)
         return replace(c, detail=f'ICL significantly better in {len(wins)} of {len(adj)} cells, all with the larger '
                                  f'ICL model; weakest, {_label(k)}: {c.detail}')
     k = max(adj, key=lambda k: k[1] - k[3])          # the largest ICL model against the smallest fine-tuned one
-    c = judge('c', statement, adj[k], direction, EFFECT, ' points', OF_INTEREST)
+    c = judge('c', statement, adj[k], direction, EFFECT, ' points', OF_INTEREST, PER)
     note = power_note(adj[k], EFFECT, ' points', OF_INTEREST) if not adj[k].reason else f'no test: {adj[k].reason}'
     return replace(c, verdict='inconclusive', detail=f'ICL significantly better in no cell of {len(adj)}; '
-                                                     f'{_label(k)}: {numbers(adj[k], " points")}; {note}')
+                                                     f'{_label(k)}: {numbers(adj[k], " points", PER)}; {note}')
 
 # %% ../nbs/23_icl_vs_ft.ipynb #21743952
 def shots_help(summary: pd.DataFrame) -> Claim:
@@ -361,19 +389,19 @@ def shots_help(summary: pd.DataFrame) -> Claim:
     if ft.n.nunique() < 2: return untested('d', statement, 'one number of shots', direction)
     evs = {m: welch(_points(g[g.n == g.n.max()].acc), _points(g[g.n == g.n.min()].acc))
            for m, g in ft.groupby('method')}
-    return judge_family('d', statement, evs, direction, EFFECT, ' points', OF_INTEREST)
+    return judge_family('d', statement, evs, direction, EFFECT, ' points', OF_INTEREST, PER)
 
-def summary_claims(summary: pd.DataFrame, majority: dict) -> list[Claim]:
-    "The five claims of Finding 3 judged on `summary` (the fewest shots, but all of them for (d))."
+def summary_claims(summary: pd.DataFrame, majority: dict, answers: pd.DataFrame | None = None) -> list[Claim]:
+    "The five claims of Finding 3 judged on `summary` (the fewest shots, but all of them for (d)) and `answers`."
     base = summary[summary.n == summary.n.min()]
-    return [generalises(base, majority),
-            noninferior(base, 'ft', 'b', 'at equal size fine-tuning is better than or equal to ICL'),
+    return [generalises(base, majority, answers),
+            noninferior(base, 'ft', 'b', 'at equal size fine-tuning is better than or equal to ICL', answers),
             icl_wins_only_larger(base), shots_help(summary),
-            noninferior(base, 'lora', 'e', 'the same holds with LoRA')]
+            noninferior(base, 'lora', 'e', 'the same holds with LoRA', answers)]
 
 def claims(res: Results) -> list[Claim]:
-    "The five claims of Finding 3, judged on the study's `summary` and majority baselines."
-    return summary_claims(res.summary, majority_of(res))
+    "The five claims of Finding 3, judged on the study's `summary`, majority baselines and per-example answers."
+    return summary_claims(res.summary, majority_of(res), res.answers)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #ab12ad8b
 OPT = ['facebook/opt-125m', 'facebook/opt-350m', 'facebook/opt-1.3b', 'facebook/opt-2.7b', 'facebook/opt-6.7b',

@@ -23,8 +23,8 @@ from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
 __all__ = ['METRICS', 'SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'RUN', 'TABLES',
-           'STD_REDUCTION', 'MEAN_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'StabilityConfig', 'metric_of',
-           'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_score', 'stability_table',
+           'STD_REDUCTION', 'MEAN_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'PER', 'StabilityConfig',
+           'metric_of', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_score', 'stability_table',
            'initial_model', 'run_params', 'one_run', 'run_table', 'study_runs', 'run_grid', 'config',
            'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled',
            'figures', 'loss_ratios', 'lower_grads', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load',
@@ -157,7 +157,7 @@ def study_runs(cfg: StabilityConfig, out, tasks: dict[str, Task]) -> list[Run]:
             for r in cfg.recipes for s in cfg.seeds]
 
 def run_grid(cfg: StabilityConfig, out, overwrite: bool = False) -> dict[str, pd.DataFrame]:
-    "Run what is missing of the (task, recipe, seed) grid of `cfg` under `out`; its `runs` table and every run's tables."
+    "Run what is missing of the (task, recipe, seed) grid of `cfg` under `out`; its `runs` and every run's tables."
     tasks = study_tasks(cfg)
     runs, record = study_runs(cfg, out, tasks), cfg.record(tasks.values())
     def one(r):
@@ -186,7 +186,7 @@ def config(name: str, data_dir=None, **overrides) -> StabilityConfig:
 
 # %% ../nbs/22_stability.ipynb #2d0f02b0
 def downsample_config(cfg: StabilityConfig, task: str, n: int, recipe: str | None = None) -> StabilityConfig:
-    "A study of `task` down-sampled to `n` examples: `recipe` (default: devlin, else the first plain one) for its epochs vs the full set's steps."
+    "A study of `task` down-sampled to `n` examples: `recipe` (devlin, else the first plain one), epochs vs full steps."
     recipe = recipe or ('devlin' if 'devlin' in cfg.recipes else cfg.plain()[0])
     r = cfg.recipes[recipe]
     full = len(study_tasks(replace(cfg, tasks=[task]))[task].split('train'))
@@ -301,7 +301,8 @@ def study_surface(cfg: StabilityConfig, pair: dict, out, grid=np.linspace(-2 / 3
         start, tok = initial_model(cfg, task, pair['failed'])
         thetas = [params_vector(start)]
         for kind in ('failed', 'successful'):
-            thetas.append(params_vector(remake(cfg, task, pair['recipe'], pair[kind], r.folder/f"{kind}-seed{pair[kind]}")))
+            folder = r.folder/f"{kind}-seed{pair[kind]}"
+            thetas.append(params_vector(remake(cfg, task, pair['recipe'], pair[kind], folder)))
         rows = task.split('train').iloc[:examples]
         obj = Classify(task, tok, cfg.recipes[pair['recipe']].max_length)
         surf = loss_surface(start, lambda m: obj.loss(m, rows).item(), *thetas, grid, grid).assign(**pair)
@@ -337,6 +338,7 @@ MEAN_MARGIN = 1.                 # points: "keeps the mean" means losing at most
 LOSS_GAP = .3                    # effect of interest: failed runs' loss ratio this much higher (the paper shows curves)
 GRAD_DROP = 1.                   # effect of interest, log10: failed runs' early lower-layer gradients 10x smaller
 OF_INTEREST = 'the effect of interest'
+PER = 'seeds'                    # the independent replicate: one fine-tuning run of a recipe
 
 def spread_reduction(low, high) -> Evidence:
     "Brown-Forsythe `Evidence` that `low` varies less than `high`, in units of `high`'s mean absolute deviation."
@@ -361,7 +363,7 @@ def flat_loss_claim(log: pd.DataFrame, runs: pd.DataFrame, frac: float = .1) -> 
     statement, direction = 'failed runs do not learn (flat training loss)', 'loss ratio, failed − successful > 0'
     evs = within_recipe(loss_ratios(log, runs, frac))
     if not evs: return untested('a', statement, _no_pair(runs), direction)
-    return judge_family('a', statement, evs, direction, LOSS_GAP, '', OF_INTEREST)
+    return judge_family('a', statement, evs, direction, LOSS_GAP, '', OF_INTEREST, PER)
 
 def vanishing_claim(grads: pd.DataFrame, runs: pd.DataFrame, early: int = 50) -> Claim:
     "Claim (c): within a recipe, failed runs have smaller early lower-layer gradient norms (log10) than successful."
@@ -369,7 +371,7 @@ def vanishing_claim(grads: pd.DataFrame, runs: pd.DataFrame, early: int = 50) ->
     direction = 'log10 early lower-layer gradient norm, successful − failed > 0'
     evs = within_recipe(lower_grads(grads, runs, early), sign=-1)
     if not evs: return untested('c', statement, _no_pair(runs), direction)
-    return judge_family('c', statement, evs, direction, GRAD_DROP, ' (log10)', OF_INTEREST)
+    return judge_family('c', statement, evs, direction, GRAD_DROP, ' (log10)', OF_INTEREST, PER)
 
 # %% ../nbs/22_stability.ipynb #2ce63aba
 def downsampled_claim(down: pd.DataFrame | None) -> Claim:
@@ -379,7 +381,7 @@ def downsampled_claim(down: pd.DataFrame | None) -> Claim:
     if down is None or down.empty: return untested('b', statement, 'no down-sampled runs', direction)
     evs = {t: spread_reduction(100 * g[g.recipe == 'full_steps'].score, 100 * g[g.recipe == 'few_epochs'].score)
            for t, g in down.groupby('task')}
-    return judge_family('b', statement, evs, direction, STD_REDUCTION, '', OF_INTEREST)
+    return judge_family('b', statement, evs, direction, STD_REDUCTION, '', OF_INTEREST, PER)
 
 def basin_claim(surf: pd.DataFrame | None) -> Claim:
     "Claim (d): a loss barrier between the failed and the successful model (one surface: no spread, no test)."
@@ -402,8 +404,9 @@ def recipe_claim(runs: pd.DataFrame, strong: str = 'mosbach') -> Claim:
         std[f'{task} vs {r}'] = spread_reduction(s, 100 * g.score)
         mean[f'{task} vs {r}'] = noninferiority(s, 100 * g.score, MEAN_MARGIN)
     return all_of('e', statement, {
-        'std': judge_family('e', statement, std, 'share of the spread removed > 0', STD_REDUCTION),
-        'mean': judge_family('e', statement, mean, f'mean − other > -{MEAN_MARGIN:g} points', 0., ' points')})
+        'std': judge_family('e', statement, std, 'share of the spread removed > 0', STD_REDUCTION, per=PER),
+        'mean': judge_family('e', statement, mean, f'mean − other > -{MEAN_MARGIN:g} points', 0., ' points',
+                             per=PER)})
 
 def claims(res: Results, early: int = 50) -> list[Claim]:
     "The five claims of Finding 2, judged on the study's tables (the strong recipe named in its record)."

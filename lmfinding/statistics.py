@@ -13,20 +13,27 @@ from scipy import optimize, stats
 from .runs import save_results
 
 # %% auto #0
-__all__ = ['ALPHA', 'POWER', 'WORDS', 'MEANING', 'PAPER', 'Evidence', 'from_t', 'untestable', 'welch', 'one_sample', 'paired',
-           'noninferiority', 'brown_forsythe', 'holm', 'holm_family', 'detectable_effect', 'seeds_needed', 'power_note',
-           'verdict', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed', 'judge_family', 'all_of',
-           'verdict_line', 'render_claims', 'claims_table', 'save_claims']
+__all__ = ['ALPHA', 'POWER', 'EQUIVALENCE', 'FEW', 'WORDS', 'MEANING', 'BOOT', 'PAPER', 'Evidence', 'from_t', 'untestable',
+           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'multibootstrap', 'holm', 'holm_family',
+           'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p', 'power_note',
+           'verdict', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed', 'against_family', 'judge_family',
+           'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims']
 
 # %% ../nbs/15_statistics.ipynb #ba873af0
 ALPHA = .05    # significance level; one-sided where the claim has a direction
 POWER = .8     # the power at which an effect counts as detectable
+EQUIVALENCE = .5   # the smallest effect of interest, as a share of the claim's effect of interest
+FEW = 5        # fewer independent replicates than this: the line says how little they can show
 WORDS = ('held', 'did not hold', 'inconclusive')
-MEANING = ("**held**: the paper's effect is significant in the paper's direction (alpha = 0.05, one-sided where the "
-           "claim has a direction; Holm-corrected over a family of tests). **did not hold**: significant in the "
-           "opposite direction, or the 95% interval excludes an effect as large as the paper's, or the claim's premise "
-           "failed. **inconclusive**: neither; the line then says the smallest effect this run could detect with 80% "
-           "power at its n and observed spread, next to the paper's effect, and how many seeds would be needed.")
+MEANING = ("**held**: significant in the paper's direction (alpha = 0.05, one-sided) over independent replicates; "
+           "the line adds \"smaller than the paper's\" when the 95% interval lies below the paper's effect. **did not "
+           "hold**: significant in the opposite direction, or shown equivalent to no effect (two one-sided tests within "
+           "the smallest effect of interest, half the effect of interest), or the claim's premise significantly absent; "
+           "over a family these rules are Holm-corrected. **inconclusive**: neither; the line then says the smallest "
+           "effect this run could detect with 80% power at its n and observed spread, next to the paper's effect, and "
+           "the seeds needed. A non-inferiority claim is held when the 95% interval's lower end lies above -margin "
+           "and did not hold when its upper end lies below it. A conjunction (\"in every task\") is held when every "
+           "member holds at alpha (an intersection-union test) and says how many of its members held.")
 
 # %% ../nbs/15_statistics.ipynb #ccc2b8de
 @dataclass
@@ -38,13 +45,15 @@ class Evidence:
     hi: float = np.nan
     statistic: float = np.nan
     p: float = np.nan          # one-sided p of estimate > null (the paper's direction)
-    p_rev: float = np.nan      # one-sided p of estimate < 0 (the opposite direction)
+    p_rev: float = np.nan      # one-sided p of estimate < null (the opposite direction)
     df: float = np.nan
     se: float = np.nan         # standard error of `estimate`
-    sd: float = np.nan         # spread of one unit (seed), for the seeds needed
-    n: tuple = ()              # units per group
+    sd: float = np.nan         # spread of one replicate, for the seeds needed
+    n: tuple = ()              # independent replicates per group
     null: float = 0.           # 0, or -margin for a non-inferiority test
     reason: str = ''           # why no test could run ('' when it ran)
+    p_equiv: float = np.nan    # two one-sided tests' p of no effect (set by a family, Holm-adjusted; nan: compute)
+    t: Evidence | None = None  # the t-test beside a multi-bootstrap (None: this is a t-test)
 
 # %% ../nbs/15_statistics.ipynb #c597e390
 def from_t(name: str, estimate: float, se: float, df: float, sd: float, n: tuple, null: float = 0.) -> Evidence:
@@ -52,7 +61,7 @@ def from_t(name: str, estimate: float, se: float, df: float, sd: float, n: tuple
     half = stats.t.ppf(1 - ALPHA / 2, df) * se
     t = (estimate - null) / se
     return Evidence(name, estimate, estimate - half, estimate + half, t, stats.t.sf(t, df),
-                    stats.t.cdf(estimate / se, df), df, se, sd, tuple(n), null)
+                    stats.t.cdf(t, df), df, se, sd, tuple(n), null)
 
 # %% ../nbs/15_statistics.ipynb #158b4370
 def _values(x) -> np.ndarray: return np.asarray(x, float).ravel()
@@ -107,6 +116,38 @@ def brown_forsythe(a, b) -> Evidence:
     se = math.sqrt(pooled * (1 / len(da) + 1 / len(db)))
     return from_t('Brown-Forsythe t', da.mean() - db.mean(), se, len(da) + len(db) - 2, math.sqrt(pooled), n)
 
+# %% ../nbs/15_statistics.ipynb #2671d53d
+BOOT = 2000   # multi-bootstrap draws
+
+def _draws(rng, n: int, samples: int) -> np.ndarray:
+    "How often each of `n` units is drawn in each of `samples` bootstrap samples: (samples, n) counts."
+    return rng.multinomial(n, np.full(n, 1 / n), size=samples).astype(float)
+
+def _boot_means(m: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    "Mean of matrix `m` under each sample's row and column counts."
+    return np.einsum('br,ri,bi->b', rows, m, cols) / (m.shape[0] * m.shape[1])
+
+def multibootstrap(a, b=None, value: float = 0., null: float = 0., paired: bool = False, samples: int = BOOT,
+                   seed: int = 0, name: str = 'multi-bootstrap') -> Evidence:
+    "Mean(`a`) - mean(`b`) (or - `value`) > `null`, replicates (rows) and items (columns) resampled together."
+    a = np.atleast_2d(np.asarray(a, float))
+    b = None if b is None else np.atleast_2d(np.asarray(b, float))
+    n = (a.shape[0],) if b is None else (a.shape[0], b.shape[0])
+    if b is not None and a.shape[1] != b.shape[1]: raise ValueError(f'a has {a.shape[1]} items, b {b.shape[1]}')
+    if paired and b is not None and a.shape[0] != b.shape[0]: raise ValueError(f'paired groups of {n}: not paired')
+    if min(n) < 2 or a.shape[1] < 2: return Evidence(name, n=n, reason=f'fewer than two replicates or items ({n})')
+    rng = np.random.default_rng(seed)
+    items, ra = _draws(rng, a.shape[1], samples), _draws(rng, a.shape[0], samples)
+    d = _boot_means(a, ra, items) - (value if b is None else _boot_means(b, ra if paired else
+                                                                   _draws(rng, b.shape[0], samples), items))
+    est = a.mean() - (value if b is None else b.mean())
+    lo, hi = np.percentile(d, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    p, p_rev = (1 + (d <= null).sum()) / (samples + 1), (1 + (d >= null).sum()) / (samples + 1)
+    sd = np.sqrt(np.mean([g.mean(1).var(ddof=1) for g in ([a] if b is None else [a, b])]))
+    se = d.std(ddof=1)
+    return Evidence(name, est, lo, hi, (est - null) / se if se > 0 else np.nan, p, p_rev, sum(n) - len(n), se, sd,
+                    n, null)
+
 # %% ../nbs/15_statistics.ipynb #d6200288
 def holm(p) -> np.ndarray:
     "Holm's step-down adjusted p values of a family (nan stays nan and does not count)."
@@ -133,38 +174,78 @@ def detectable_effect(se: float, df: float, alpha: float = ALPHA, power: float =
     return se * optimize.brentq(lambda ncp: stats.nct.sf(crit, df, ncp) - power, 0, 1e3, xtol=1e-12)
 
 # %% ../nbs/15_statistics.ipynb #cc87d38d
-def _detectable_at(n: int, sd: float, groups: int) -> float:
-    return detectable_effect(sd * math.sqrt(groups / n), groups * (n - 1))
+def _detectable_at(n: int, sd: float, groups: int, alpha: float = ALPHA) -> float:
+    return detectable_effect(sd * math.sqrt(groups / n), groups * (n - 1), alpha)
 
-def seeds_needed(effect: float, sd: float, groups: int = 2, most: int = 10_000) -> int | None:
+def seeds_needed(effect: float, sd: float, groups: int = 2, most: int = 10_000, alpha: float = ALPHA) -> int | None:
     "Fewest seeds per group (of `groups`) at which `effect` is detectable given one seed's spread `sd` (None: >`most`)."
-    if not (effect > 0 and sd > 0) or _detectable_at(most, sd, groups) > effect: return None
+    if not (effect > 0 and sd > 0) or _detectable_at(most, sd, groups, alpha) > effect: return None
     lo, hi = 1, most                     # detectable at hi, not at lo
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if _detectable_at(mid, sd, groups) <= effect else (mid, hi)
+        lo, hi = (lo, mid) if _detectable_at(mid, sd, groups, alpha) <= effect else (mid, hi)
     return hi
+
+# %% ../nbs/15_statistics.ipynb #17d4e690
+def spread_interval(sd: float, df: float) -> tuple[float, float]:
+    "The 95% interval of a standard deviation `sd` estimated with `df` degrees of freedom (chi-square)."
+    if not (sd > 0 and df > 0): return np.nan, np.nan
+    return sd * math.sqrt(df / stats.chi2.ppf(.975, df)), sd * math.sqrt(df / stats.chi2.ppf(.025, df))
+
+def seeds_range(effect: float, sd: float, df: float, groups: int = 2, alpha: float = ALPHA) -> tuple:
+    "Seeds per group needed for `effect` at the low end, the estimate and the high end of `sd`'s interval."
+    lo, hi = spread_interval(sd, df)
+    return tuple(seeds_needed(effect, s, groups, alpha=alpha) if np.isfinite(s) else None for s in (lo, sd, hi))
 
 # %% ../nbs/15_statistics.ipynb #838f2e41
 def _n(n: tuple) -> str: return ' vs '.join(map(str, n)) or '0'
 
 PAPER = "the paper's effect"
 
+def _alpha(ev: Evidence) -> float: return ALPHA / 2 if ev.null < 0 else ALPHA   # non-inferiority: the 95% interval
+
+def equivalence_p(ev: Evidence, bound: float) -> float:
+    "p of two one-sided tests that the effect lies within `bound` of zero (nan without a test or a bound)."
+    if ev.reason or not (bound > 0) or not (ev.se > 0): return np.nan
+    return max(stats.t.sf((ev.estimate + bound) / ev.se, ev.df), stats.t.cdf((ev.estimate - bound) / ev.se, ev.df))
+
+def _seeds(ev: Evidence, paper: float) -> str:
+    groups = max(1, len(ev.n))
+    r = seeds_range(paper - ev.null, ev.sd, sum(ev.n) - groups, groups, _alpha(ev)) if paper > ev.null else ()
+    if not r or r[1] is None: return 'the seeds needed cannot be computed'
+    ends = ' to '.join('>10000' if s is None else str(s) for s in (r[0], r[2]))
+    return f'about {r[1]} seeds per group would be needed ({ends} over the 95% interval of the spread)'
+
 def power_note(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = PAPER) -> str:
     "What the run behind `ev` could detect (80% power) next to the `paper` effect (`target`), and the seeds needed."
-    d = detectable_effect(ev.se, ev.df)
-    need = seeds_needed(paper - ev.null, ev.sd, max(1, len(ev.n))) if paper > ev.null else None
-    seeds = f'{need} seeds per group would be needed' if need else 'the seeds needed cannot be computed'
+    d = detectable_effect(ev.se, ev.df, _alpha(ev))
     versus = f'{target} {paper:+.3g}{unit}' if np.isfinite(paper) else 'no effect size to compare with'
-    return f'detectable with 80% power at n = {_n(ev.n)}: {d + ev.null:+.3g}{unit} (noncentral t), {versus}; {seeds}'
+    return (f'detectable with 80% power at n = {_n(ev.n)}: {d + ev.null:+.3g}{unit} (noncentral t), {versus}; '
+            f'{_seeds(ev, paper)}')
+
+# %% ../nbs/15_statistics.ipynb #a7ed4915
+def _noninferior(ev: Evidence, paper: float, unit: str, target: str) -> tuple[str, str]:
+    m = f'-{-ev.null:g}{unit} (the margin)'
+    if ev.hi < ev.null: return 'did not hold', f"inferior: the 95% interval's upper end {ev.hi:+.3g}{unit} is below {m}"
+    if ev.lo > ev.null and ev.hi < 0:
+        return 'inconclusive', (f'within the margin but significantly worse: the 95% interval lies between {m} and 0')
+    if ev.lo > ev.null:
+        return 'held', f"non-inferior: the 95% interval's lower end {ev.lo:+.3g}{unit} is above {m}"
+    return 'inconclusive', f'the 95% interval straddles {m}; ' + power_note(ev, paper, unit, target)
 
 def verdict(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = PAPER) -> tuple[str, str]:
     "The verdict word on `ev` and why (see `MEANING`); `paper` is the paper's effect in the claim's units."
     if ev.reason: return 'inconclusive', f'no test: {ev.reason}'
-    if ev.p < ALPHA: return 'held', f"p = {ev.p:.2g} < {ALPHA} in the paper's direction"
+    if ev.null < 0: return _noninferior(ev, paper, unit, target)
+    if ev.p < ALPHA:
+        size = f'; smaller than {target} {paper:+.3g}{unit} (the interval lies below it)' if ev.hi < paper else ''
+        return 'held', f"p = {ev.p:.2g} < {ALPHA} in the paper's direction{size}"
     if ev.p_rev < ALPHA: return 'did not hold', f'significant in the opposite direction ({ev.name}, p = {ev.p_rev:.2g})'
-    if ev.hi < paper:
-        return 'did not hold', f'the 95% interval excludes {target} {paper:+.3g}{unit} (by {paper - ev.hi:.3g}{unit})'
+    bound = EQUIVALENCE * paper
+    p_eq = ev.p_equiv if np.isfinite(ev.p_equiv) else equivalence_p(ev, bound)
+    if p_eq < ALPHA:
+        return 'did not hold', (f'equivalent to no effect: within ±{bound:.3g}{unit} of 0, half {target} '
+                                f'(two one-sided tests, p = {p_eq:.2g})')
     return 'inconclusive', power_note(ev, paper, unit, target)
 
 # %% ../nbs/15_statistics.ipynb #f686247e
@@ -184,22 +265,34 @@ class Claim:
     paper: float = np.nan       # the paper's effect, in the claim's units
     verdict: str = 'inconclusive'
     detail: str = ''
+    t_lo: float = np.nan        # the t-test's 95% interval and one-sided p, beside a multi-bootstrap
+    t_hi: float = np.nan
+    t_p: float = np.nan
 
 # %% ../nbs/15_statistics.ipynb #a0fb0960
-def numbers(ev: Evidence, unit: str = '') -> str:
-    "The numbers of `ev` in one phrase: estimate, 95% interval, test, statistic, p, n."
-    if ev.reason or not np.isfinite(ev.lo): return f'estimate {ev.estimate:+.3g}{unit}, n = {_n(ev.n)}'
+def _few(n: tuple, per: str) -> str:
+    if not n or min(n) >= FEW: return ''
+    return (f'; only {min(n)} {per} in a group: no permutation test over fewer than {FEW} can reach p < {ALPHA}, '
+            'so this t-test rests on normality alone')
+
+def numbers(ev: Evidence, unit: str = '', per: str = 'replicates') -> str:
+    "The numbers of `ev` in one phrase: estimate, 95% interval, test, statistic, p, n (as `per`, independent units)."
+    if ev.reason or not np.isfinite(ev.lo): return f'estimate {ev.estimate:+.3g}{unit}, n = {_n(ev.n)} {per}'
     test, _, family = ev.name.partition(', Holm over ')
     holm = f' (Holm-adjusted over {family})' if family else ''
-    return (f'{ev.estimate:+.3g}{unit} [95% CI {ev.lo:+.3g}, {ev.hi:+.3g}], {test} = {ev.statistic:.2f}, '
-            f'one-sided p = {ev.p:.2g}{holm}, n = {_n(ev.n)}')
+    stat = f', {test} = {ev.statistic:.2f}' if ev.t is None else f' ({test})'
+    beside = '' if ev.t is None or ev.t.reason else (f'; the t-test beside it: [{ev.t.lo:+.3g}, {ev.t.hi:+.3g}], '
+                                                      f'p = {ev.t.p:.2g}')
+    return (f'{ev.estimate:+.3g}{unit} [95% CI {ev.lo:+.3g}, {ev.hi:+.3g}]{stat}, '
+            f'one-sided p = {ev.p:.2g}{holm}, n = {_n(ev.n)} {per}{beside}{_few(ev.n, per)}')
 
 def judge(cid: str, statement: str, ev: Evidence, direction: str, paper: float = np.nan, unit: str = '',
-          target: str = PAPER) -> Claim:
+          target: str = PAPER, per: str = 'replicates') -> Claim:
     "The `Claim` `cid` judged on `ev` by `verdict`."
     word, why = verdict(ev, paper, unit, target)
+    t = ev.t or Evidence('')
     return Claim(cid, statement, ev.estimate, ev.lo, ev.hi, ev.name, ev.statistic, ev.p, _n(ev.n), direction, paper,
-                 word, f'{numbers(ev, unit)}; {why}')
+                 word, f'{numbers(ev, unit, per)}; {why}', t.lo, t.hi, t.p)
 
 # %% ../nbs/15_statistics.ipynb #043320cf
 def untested(cid: str, statement: str, why: str, direction: str = '', paper: float = np.nan) -> Claim:
@@ -218,15 +311,28 @@ def _deciding(words: list[str]) -> int:
         if w in words: return words.index(w)
     return len(words) - 1
 
+def against_family(evs: list[Evidence], paper: float = np.nan) -> list[Evidence]:
+    "The family `evs` with the p values of the rules that say 'did not hold' (opposite, equivalent) Holm-adjusted."
+    k = sum(not e.reason for e in evs)
+    if k < 2: return list(evs)
+    p_rev = holm([e.p_rev for e in evs])
+    p_eq = holm([equivalence_p(e, EQUIVALENCE * paper) if e.null == 0 else np.nan for e in evs])
+    return [replace(e, p_rev=a, p_equiv=b) for e, a, b in zip(evs, p_rev, p_eq)]
+
 def judge_family(cid: str, statement: str, evs: dict, direction: str, paper: float = np.nan, unit: str = '',
-                 target: str = PAPER) -> Claim:
-    "A claim over a family `evs` (label -> `Evidence`): Holm-corrected; held in every member, or not held in one."
+                 target: str = PAPER, per: str = 'replicates') -> Claim:
+    "A conjunction over `evs` (label -> `Evidence`): held when every member holds at alpha, not held when one fails."
     if not evs: return untested(cid, statement, 'no member to test', direction, paper)
-    members = [judge(cid, statement, e, direction, paper, unit, target) for e in holm_family(list(evs.values()))]
+    members = [judge(cid, statement, e, direction, paper, unit, target, per)
+               for e in against_family(list(evs.values()), paper)]
     words = [m.verdict for m in members]
     k = _deciding(words) if len(set(words)) > 1 or words[0] != 'held' else int(np.nanargmax([m.p for m in members]))
-    detail = '; '.join(f'{label}: {m.verdict} ({m.detail})' for label, m in zip(evs, members))
-    return replace(members[k], detail=detail if len(evs) > 1 else members[k].detail)
+    if len(evs) == 1: return members[0]
+    tested = sum(not e.reason for e in evs.values())
+    count = f'{words.count("held")} of {len(evs)} members held (intersection-union test; the did-not-hold rules ' \
+            f'Holm-corrected over {tested})'
+    detail = count + '; ' + '; '.join(f'{label}: {m.verdict} ({m.detail})' for label, m in zip(evs, members))
+    return replace(members[k], detail=detail)
 
 # %% ../nbs/15_statistics.ipynb #eeb7daee
 def all_of(cid: str, statement: str, parts: dict) -> Claim:
@@ -234,7 +340,8 @@ def all_of(cid: str, statement: str, parts: dict) -> Claim:
     words = [c.verdict for c in parts.values()]
     c = list(parts.values())[_deciding(words)]
     detail = '; '.join(f'{label}: {p.verdict} ({p.detail})' for label, p in parts.items())
-    return replace(c, claim=cid, statement=statement, detail=detail)
+    count = f'{words.count("held")} of {len(parts)} parts held; ' if len(parts) > 1 else ''
+    return replace(c, claim=cid, statement=statement, detail=count + detail)
 
 # %% ../nbs/15_statistics.ipynb #8bbf0b98
 def verdict_line(c: Claim) -> str:
