@@ -14,10 +14,11 @@ from .runs import save_results
 
 # %% auto #0
 __all__ = ['ALPHA', 'POWER', 'EQUIVALENCE', 'FEW', 'WORDS', 'MEANING', 'BOOT', 'PAPER', 'Evidence', 'from_t', 'untestable',
-           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'multibootstrap', 'holm', 'holm_family',
-           'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p', 'power_note',
-           'verdict', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed', 'against_family', 'judge_family',
-           'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims']
+           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'multibootstrap', 'sd_reduction',
+           'fewer_failures', 'holm', 'holm_family', 'detectable_effect', 'seeds_needed', 'spread_interval',
+           'seeds_range', 'equivalence_p', 'power_note', 'verdict', 'equivalence', 'Claim', 'numbers', 'judge',
+           'untested', 'premise_failed', 'against_family', 'judge_family', 'all_of', 'verdict_line', 'render_claims',
+           'claims_table', 'save_claims']
 
 # %% ../nbs/15_statistics.ipynb #ba873af0
 ALPHA = .05    # significance level; one-sided where the claim has a direction
@@ -27,13 +28,14 @@ FEW = 5        # fewer independent replicates than this: the line says how littl
 WORDS = ('held', 'did not hold', 'inconclusive')
 MEANING = ("**held**: significant in the paper's direction (alpha = 0.05, one-sided) over independent replicates; "
            "the line adds \"smaller than the paper's\" when the 95% interval lies below the paper's effect. **did not "
-           "hold**: significant in the opposite direction, or shown equivalent to no effect (two one-sided tests within "
-           "the smallest effect of interest, half the effect of interest), or the claim's premise significantly absent; "
-           "over a family these rules are Holm-corrected. **inconclusive**: neither; the line then says the smallest "
-           "effect this run could detect with 80% power at its n and observed spread, next to the paper's effect, and "
-           "the seeds needed. A non-inferiority claim is held when the 95% interval's lower end lies above -margin "
-           "and did not hold when its upper end lies below it. A conjunction (\"in every task\") is held when every "
-           "member holds at alpha (an intersection-union test) and says how many of its members held.")
+           "hold**: significant in the opposite direction, or shown equivalent to no effect (two one-sided tests "
+           "within the smallest effect of interest, half the effect of interest), or the claim's premise "
+           "significantly absent; over a family these rules are Holm-corrected. **inconclusive**: neither; the line "
+           "then says the smallest effect this run could detect with 80% power at its n and observed spread, next to"
+           " the paper's effect, and the seeds needed. A non-inferiority claim is held when the 95% interval's lower"
+           " end lies above -margin and did not hold when its upper end lies below it. A conjunction (\"in every "
+           "task\") is held when every member holds at alpha (an intersection-union test) and says how many of its "
+           "members held.")
 
 # %% ../nbs/15_statistics.ipynb #ccc2b8de
 @dataclass
@@ -54,6 +56,8 @@ class Evidence:
     reason: str = ''           # why no test could run ('' when it ran)
     p_equiv: float = np.nan    # two one-sided tests' p of no effect (set by a family, Holm-adjusted; nan: compute)
     t: Evidence | None = None  # the t-test beside a multi-bootstrap (None: this is a t-test)
+    bound: float = np.nan      # a claim of equivalence: the estimate lies within ±bound (nan: not such a claim)
+    most: float = np.inf       # the largest value the quantity can take (a share: 1)
 
 # %% ../nbs/15_statistics.ipynb #c597e390
 def from_t(name: str, estimate: float, se: float, df: float, sd: float, n: tuple, null: float = 0.) -> Evidence:
@@ -148,6 +152,34 @@ def multibootstrap(a, b=None, value: float = 0., null: float = 0., paired: bool 
     return Evidence(name, est, lo, hi, (est - null) / se if se > 0 else np.nan, p, p_rev, sum(n) - len(n), se, sd,
                     n, null)
 
+# %% ../nbs/15_statistics.ipynb #abafb1c0
+def sd_reduction(a, b, samples: int = BOOT, seed: int = 0) -> Evidence:
+    "Share of `b`'s standard deviation that `a` removes, 1 - sd(a)/sd(b) > 0, with a bootstrap over seeds."
+    a, b = _values(a), _values(b)
+    n = (len(a), len(b))
+    if why := untestable(a, b): return Evidence('std ratio bootstrap', n=n, reason=why, most=1.)
+    if np.ptp(b) == 0: return Evidence('std ratio bootstrap', n=n, reason=f'no spread in the group it is compared with',
+                                       most=1.)
+    rng = np.random.default_rng(seed)
+    draw = lambda x: x[rng.integers(0, len(x), (samples, len(x)))].std(1, ddof=1)
+    sb = draw(b)
+    d = 1 - draw(a) / np.where(sb > 0, sb, np.nan)
+    d = d[np.isfinite(d)]
+    est, se = 1 - a.std(ddof=1) / b.std(ddof=1), d.std(ddof=1)
+    lo, hi = np.percentile(d, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    p, p_rev = (1 + (d <= 0).sum()) / (len(d) + 1), (1 + (d >= 0).sum()) / (len(d) + 1)
+    return Evidence('std ratio bootstrap', est, lo, hi, est / se, p, p_rev, sum(n) - 2, se,
+                    se * math.sqrt(np.mean(n) / 2), n, most=1.)
+
+def fewer_failures(failed_a, failed_b) -> Evidence:
+    "Fisher's exact test that runs of `a` fail less often than runs of `b` (booleans per run); rate of b - rate of a."
+    fa, fb = np.asarray(failed_a, bool), np.asarray(failed_b, bool)
+    n = (len(fa), len(fb))
+    if min(n) == 0: return Evidence("Fisher's exact", n=n, reason='an empty group')
+    table = [[fb.sum(), (~fb).sum()], [fa.sum(), (~fa).sum()]]
+    p, p_rev = stats.fisher_exact(table, 'greater')[1], stats.fisher_exact(table, 'less')[1]
+    return Evidence("Fisher's exact", fb.mean() - fa.mean(), p=p, p_rev=p_rev, n=n)
+
 # %% ../nbs/15_statistics.ipynb #d6200288
 def holm(p) -> np.ndarray:
     "Holm's step-down adjusted p values of a family (nan stays nan and does not count)."
@@ -219,6 +251,10 @@ def _seeds(ev: Evidence, paper: float) -> str:
 def power_note(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = PAPER) -> str:
     "What the run behind `ev` could detect (80% power) next to the `paper` effect (`target`), and the seeds needed."
     d = detectable_effect(ev.se, ev.df, _alpha(ev))
+    if not np.isfinite(d): return f'{ev.name} at n = {_n(ev.n)} has no power calculation here'
+    if d + ev.null > ev.most:
+        return (f'at n = {_n(ev.n)} no effect is detectable with 80% power: it would have to exceed {ev.most:g}, the '
+                f'most this quantity can be; {_seeds(ev, paper)}')
     versus = f'{target} {paper:+.3g}{unit}' if np.isfinite(paper) else 'no effect size to compare with'
     return (f'detectable with 80% power at n = {_n(ev.n)}: {d + ev.null:+.3g}{unit} (noncentral t), {versus}; '
             f'{_seeds(ev, paper)}')
@@ -233,10 +269,19 @@ def _noninferior(ev: Evidence, paper: float, unit: str, target: str) -> tuple[st
         return 'held', f"non-inferior: the 95% interval's lower end {ev.lo:+.3g}{unit} is above {m}"
     return 'inconclusive', f'the 95% interval straddles {m}; ' + power_note(ev, paper, unit, target)
 
+def _equivalent(ev: Evidence, unit: str) -> tuple[str, str]:
+    within = f'within ±{ev.bound:g}{unit}'
+    if ev.p < ALPHA: return 'held', f'{within} (two one-sided tests, p = {ev.p:.2g} < {ALPHA})'
+    if ev.p_rev < ALPHA: return 'did not hold', f'significantly outside ±{ev.bound:g}{unit} (p = {ev.p_rev:.2g})'
+    need = seeds_needed(ev.bound, ev.sd, 1)
+    return 'inconclusive', (f'not shown {within} (two one-sided tests, p = {ev.p:.2g}); about {need or ">10000"} '
+                            'seeds would be needed if the true difference were 0')
+
 def verdict(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = PAPER) -> tuple[str, str]:
     "The verdict word on `ev` and why (see `MEANING`); `paper` is the paper's effect in the claim's units."
     if ev.reason: return 'inconclusive', f'no test: {ev.reason}'
     if ev.null < 0: return _noninferior(ev, paper, unit, target)
+    if np.isfinite(ev.bound): return _equivalent(ev, unit)
     if ev.p < ALPHA:
         size = f'; smaller than {target} {paper:+.3g}{unit} (the interval lies below it)' if ev.hi < paper else ''
         return 'held', f"p = {ev.p:.2g} < {ALPHA} in the paper's direction{size}"
@@ -247,6 +292,15 @@ def verdict(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = P
         return 'did not hold', (f'equivalent to no effect: within ±{bound:.3g}{unit} of 0, half {target} '
                                 f'(two one-sided tests, p = {p_eq:.2g})')
     return 'inconclusive', power_note(ev, paper, unit, target)
+
+# %% ../nbs/15_statistics.ipynb #89f49f17
+def equivalence(x, value: float, bound: float, name: str = 'equivalence, two one-sided t') -> Evidence:
+    "Two one-sided t-tests that mean(`x`) lies within `bound` of `value`; p of inside, p_rev of outside."
+    ev = replace(one_sample(x, value, name=name), bound=bound)
+    if ev.reason: return ev
+    below, above = stats.t.cdf((ev.estimate + bound) / ev.se, ev.df), stats.t.sf((ev.estimate - bound) / ev.se, ev.df)
+    outside = 2 * min(below, above)
+    return replace(ev, p=equivalence_p(ev, bound), p_rev=min(1., outside), statistic=abs(ev.estimate) / ev.se)
 
 # %% ../nbs/15_statistics.ipynb #f686247e
 @dataclass
@@ -277,7 +331,9 @@ def _few(n: tuple, per: str) -> str:
 
 def numbers(ev: Evidence, unit: str = '', per: str = 'replicates') -> str:
     "The numbers of `ev` in one phrase: estimate, 95% interval, test, statistic, p, n (as `per`, independent units)."
-    if ev.reason or not np.isfinite(ev.lo): return f'estimate {ev.estimate:+.3g}{unit}, n = {_n(ev.n)} {per}'
+    if ev.reason: return f'estimate {ev.estimate:+.3g}{unit}, n = {_n(ev.n)} {per}'
+    if not np.isfinite(ev.lo):
+        return f'{ev.estimate:+.3g}{unit}, {ev.name}, one-sided p = {ev.p:.2g}, n = {_n(ev.n)} {per}{_few(ev.n, per)}'
     test, _, family = ev.name.partition(', Holm over ')
     holm = f' (Holm-adjusted over {family})' if family else ''
     stat = f', {test} = {ev.statistic:.2f}' if ev.t is None else f' ({test})'
@@ -311,20 +367,22 @@ def _deciding(words: list[str]) -> int:
         if w in words: return words.index(w)
     return len(words) - 1
 
-def against_family(evs: list[Evidence], paper: float = np.nan) -> list[Evidence]:
+def against_family(evs: list[Evidence], papers: list[float]) -> list[Evidence]:
     "The family `evs` with the p values of the rules that say 'did not hold' (opposite, equivalent) Holm-adjusted."
     k = sum(not e.reason for e in evs)
     if k < 2: return list(evs)
     p_rev = holm([e.p_rev for e in evs])
-    p_eq = holm([equivalence_p(e, EQUIVALENCE * paper) if e.null == 0 else np.nan for e in evs])
+    p_eq = holm([equivalence_p(e, EQUIVALENCE * p) if e.null == 0 and np.isnan(e.bound) else np.nan
+                 for e, p in zip(evs, papers)])
     return [replace(e, p_rev=a, p_equiv=b) for e, a, b in zip(evs, p_rev, p_eq)]
 
-def judge_family(cid: str, statement: str, evs: dict, direction: str, paper: float = np.nan, unit: str = '',
+def judge_family(cid: str, statement: str, evs: dict, direction: str, paper: float | dict = np.nan, unit: str = '',
                  target: str = PAPER, per: str = 'replicates') -> Claim:
     "A conjunction over `evs` (label -> `Evidence`): held when every member holds at alpha, not held when one fails."
-    if not evs: return untested(cid, statement, 'no member to test', direction, paper)
-    members = [judge(cid, statement, e, direction, paper, unit, target, per)
-               for e in against_family(list(evs.values()), paper)]
+    papers = [paper.get(k, np.nan) if isinstance(paper, dict) else paper for k in evs]
+    if not evs: return untested(cid, statement, 'no member to test', direction, np.nan)
+    members = [judge(cid, statement, e, direction, p, unit, target, per)
+               for e, p in zip(against_family(list(evs.values()), papers), papers)]
     words = [m.verdict for m in members]
     k = _deciding(words) if len(set(words)) > 1 or words[0] != 'held' else int(np.nanargmax([m.p for m in members]))
     if len(evs) == 1: return members[0]
