@@ -19,8 +19,8 @@ from .patterns import PATTERNS, binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device
 from .scale import placements
-from .statistics import (ALPHA, Claim, Evidence, holm, holm_family, judge, judge_family, noninferiority,
-                                  multibootstrap, numbers, one_sample, power_note, untested, welch)
+from .statistics import (ALPHA, Claim, Evidence, all_of, holm, holm_family, judge, judge_family,
+                                  multibootstrap, noninferiority, numbers, one_sample, power_note, untested, welch)
 from .metrics import majority_score
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              resume, run_folder, save_tables)
@@ -356,29 +356,32 @@ def _icl_cells(s: pd.DataFrame) -> dict:
     return {(im, ip, fm, fp): welch(_points(a.acc), _points(b.acc)) for (im, ip), a in icl.groupby(['model', 'params'])
             for (fm, fp), b in ft.groupby(['model', 'params']) if ip != fp}
 
+def _icl_wins(cells: dict, statement: str) -> Claim:
+    "Part one of (c): ICL significantly better in at least one cell where its model is the larger (Holm over them)."
+    direction = 'ICL - FT > 0 in a cell with the larger ICL model'
+    if not cells: return untested('c', statement, 'no cell where the ICL model is the larger', direction)
+    judged = {k: judge('c', statement, e, direction, EFFECT, ' points', OF_INTEREST, PER)
+              for k, e in zip(cells, holm_family(list(cells.values())))}
+    words = [c.verdict for c in judged.values()]
+    k = min(judged, key=lambda k: judged[k].p if np.isfinite(judged[k].p) else 1.)
+    word = 'held' if 'held' in words else 'did not hold' if set(words) == {'did not hold'} else 'inconclusive'
+    detail = f'ICL significantly better in {words.count("held")} of {len(judged)} such cells; strongest, {_label(k)}'
+    return replace(judged[k], verdict=word, detail=f'{detail}: {judged[k].detail}')
+
 def icl_wins_only_larger(summary: pd.DataFrame) -> Claim:
-    "Claim (c): ICL significantly better than fine-tuning only where its model is larger (Welch per cell, Holm)."
+    "Claim (c): ICL wins with larger ICL models (some cell), and only there (FT non-inferior in every other cell)."
     statement = 'ICL wins only with larger ICL models than fine-tuned ones'
-    direction = 'ICL - FT > 0 only if ICL larger'
-    cells = _icl_cells(_ood(summary))
-    if not cells: return untested('c', statement, 'one model size: no cell with models of different sizes', direction)
-    adj = dict(zip(cells, holm_family(list(cells.values()))))
-    wins = {k: e for k, e in adj.items() if e.p < ALPHA}
-    wrong = [k for k in wins if k[1] < k[3]]
-    if wrong:
-        c = judge('c', statement, wins[wrong[0]], direction, per=PER)
-        return replace(c, verdict='did not hold', detail=f'ICL significantly better with the smaller model '
-                                                         f'({_label(wrong[0])}): {c.detail}')
-    if wins:
-        k = max(wins, key=lambda k: wins[k].p)
-        c = judge('c', statement, wins[k], direction, per=PER)
-        return replace(c, detail=f'ICL significantly better in {len(wins)} of {len(adj)} cells, all with the larger '
-                                 f'ICL model; weakest, {_label(k)}: {c.detail}')
-    k = max(adj, key=lambda k: k[1] - k[3])          # the largest ICL model against the smallest fine-tuned one
-    c = judge('c', statement, adj[k], direction, EFFECT, ' points', OF_INTEREST, PER)
-    note = power_note(adj[k], EFFECT, ' points', OF_INTEREST) if not adj[k].reason else f'no test: {adj[k].reason}'
-    return replace(c, verdict='inconclusive', detail=f'ICL significantly better in no cell of {len(adj)}; '
-                                                     f'{_label(k)}: {numbers(adj[k], " points", PER)}; {note}')
+    s = _ood(summary)
+    cells = _icl_cells(s)
+    if not cells: return untested('c', statement, 'one model size: no cell with models of different sizes',
+                                  'ICL - FT > 0 only if ICL larger')
+    icl, ft = s[s.method == 'icl'], s[s.method == 'ft']
+    only = {_label(k): noninferiority(_points(ft[ft.model == k[2]].acc), _points(icl[icl.model == k[0]].acc), MARGIN)
+            for k in cells if k[1] < k[3]}
+    wins = _icl_wins({k: e for k, e in cells.items() if k[1] > k[3]}, statement)
+    never = (judge_family('c', statement, only, f'FT - ICL > -{MARGIN:g} points where ICL is smaller', 0., ' points',
+                          per=PER) if only else untested('c', statement, 'no cell where the ICL model is the smaller'))
+    return all_of('c', statement, {'ICL wins with the larger model': wins, 'only there': never})
 
 # %% ../nbs/23_icl_vs_ft.ipynb #21743952
 def shots_help(summary: pd.DataFrame) -> Claim:

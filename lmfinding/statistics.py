@@ -35,7 +35,8 @@ MEANING = ("**held**: significant in the paper's direction (alpha = 0.05, one-si
            " the paper's effect, and the seeds needed. A non-inferiority claim is held when the 95% interval's lower"
            " end lies above -margin and did not hold when its upper end lies below it. A conjunction (\"in every "
            "task\") is held when every member holds at alpha (an intersection-union test) and says how many of its "
-           "members held.")
+           "members held. Fewer than 5 replicates in a group cannot carry held or did not hold: such a line is "
+           "inconclusive and says what the test alone would say.")
 
 # %% ../nbs/15_statistics.ipynb #ccc2b8de
 @dataclass
@@ -277,8 +278,8 @@ def _equivalent(ev: Evidence, unit: str) -> tuple[str, str]:
     return 'inconclusive', (f'not shown {within} (two one-sided tests, p = {ev.p:.2g}); about {need or ">10000"} '
                             'seeds would be needed if the true difference were 0')
 
-def verdict(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = PAPER) -> tuple[str, str]:
-    "The verdict word on `ev` and why (see `MEANING`); `paper` is the paper's effect in the claim's units."
+def _word(ev: Evidence, paper: float, unit: str, target: str) -> tuple[str, str]:
+    "The word the test alone gives `ev`, and why."
     if ev.reason: return 'inconclusive', f'no test: {ev.reason}'
     if ev.null < 0: return _noninferior(ev, paper, unit, target)
     if np.isfinite(ev.bound): return _equivalent(ev, unit)
@@ -292,6 +293,13 @@ def verdict(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = P
         return 'did not hold', (f'equivalent to no effect: within ±{bound:.3g}{unit} of 0, half {target} '
                                 f'(two one-sided tests, p = {p_eq:.2g})')
     return 'inconclusive', power_note(ev, paper, unit, target)
+
+def verdict(ev: Evidence, paper: float = np.nan, unit: str = '', target: str = PAPER) -> tuple[str, str]:
+    "The verdict word on `ev` and why (see `MEANING`); `paper` is the paper's effect in the claim's units."
+    word, why = _word(ev, paper, unit, target)
+    if word == 'inconclusive' or not ev.n or min(ev.n) >= FEW or ev.name.startswith("Fisher's exact"): return word, why
+    return 'inconclusive', (f'the test alone would say "{word}" ({why}), but fewer than {FEW} replicates in a group '
+                            f'cannot carry it; {power_note(ev, paper, unit, target)}')
 
 # %% ../nbs/15_statistics.ipynb #89f49f17
 def equivalence(x, value: float, bound: float, name: str = 'equivalence, two one-sided t') -> Evidence:
@@ -327,7 +335,7 @@ class Claim:
 def _few(n: tuple, per: str) -> str:
     if not n or min(n) >= FEW: return ''
     return (f'; only {min(n)} {per} in a group: no permutation test over fewer than {FEW} can reach p < {ALPHA}, '
-            'so this t-test rests on normality alone')
+            "so this test's p rests on its assumptions alone")
 
 def numbers(ev: Evidence, unit: str = '', per: str = 'replicates') -> str:
     "The numbers of `ev` in one phrase: estimate, 95% interval, test, statistic, p, n (as `per`, independent units)."
