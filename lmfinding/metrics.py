@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.metrics import f1_score, matthews_corrcoef
 
 # %% auto #0
-__all__ = ['score', 'majority_score']
+__all__ = ['DIGITS', 'score', 'weighted_scores', 'predictions_text', 'text_predictions', 'majority_score']
 
 # %% ../nbs/09_metrics.ipynb #20c4b221
 def score(metric: str, y, pred) -> float:
@@ -18,6 +18,46 @@ def score(metric: str, y, pred) -> float:
     if metric == 'mcc': return float(matthews_corrcoef(y, pred))
     if metric == 'acc_f1': return float(((y == pred).mean() + f1_score(y, pred, zero_division=0)) / 2)
     raise ValueError(f"unknown metric {metric!r}: use 'acc', 'mcc' or 'acc_f1'")
+
+# %% ../nbs/09_metrics.ipynb #5e8431b3
+def _counts(hit: np.ndarray, w: np.ndarray) -> np.ndarray: return hit.astype(float) @ w.T
+
+def _f1(pred: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    tp, both = _counts((pred == 1) & (y == 1), w), _counts(pred == 1, w) + _counts(y == 1, w)
+    return np.divide(2 * tp, both, out=np.zeros_like(tp), where=both > 0)
+
+def _mcc(pred: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    s, right, classes = w.sum(1), _counts(pred == y, w), np.union1d(y, pred)
+    t = np.stack([_counts(y == k, w) for k in classes])                    # (classes, draws)
+    p = np.stack([_counts(pred == k, w) for k in classes])                 # (classes, runs, draws)
+    num = right * s - np.einsum('krb,kb->rb', p, t)
+    den = np.sqrt((s ** 2 - (p ** 2).sum(0)) * (s ** 2 - (t ** 2).sum(0)))
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+def weighted_scores(metric: str, y, pred, weights) -> np.ndarray:
+    "The `metric` of each row of `pred` (runs x items) under each row of item `weights` (draws x items): runs x draws."
+    y, pred, w = np.asarray(y), np.atleast_2d(np.asarray(pred)), np.atleast_2d(np.asarray(weights, float))
+    if pred.shape[1] != len(y) or w.shape[1] != len(y):
+        raise ValueError(f'{len(y)} labels, but predictions for {pred.shape[1]} items and weights for {w.shape[1]}')
+    acc = _counts(pred == y, w) / w.sum(1)
+    if metric == 'acc': return acc
+    if metric == 'mcc': return _mcc(pred, y, w)
+    if metric == 'acc_f1': return (acc + _f1(pred, y, w)) / 2
+    raise ValueError(f"unknown metric {metric!r}: use 'acc', 'mcc' or 'acc_f1'")
+
+# %% ../nbs/09_metrics.ipynb #582e796f
+DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+def predictions_text(ids) -> str:
+    "Label indices (0..35) as one character each."
+    ids = np.asarray(ids, int).ravel()
+    if len(ids) and (ids.min() < 0 or ids.max() >= len(DIGITS)):
+        raise ValueError(f'label indices must lie in 0..{len(DIGITS) - 1} to be kept as text, not {ids.min()}..{ids.max()}')
+    return ''.join(DIGITS[i] for i in ids)
+
+def text_predictions(text: str) -> np.ndarray:
+    "The label indices of a `predictions_text` string."
+    return np.array([DIGITS.index(ch) for ch in str(text)], int)
 
 # %% ../nbs/09_metrics.ipynb #7aee30b9
 def majority_score(metric: str, y_train, y_eval) -> float:

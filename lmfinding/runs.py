@@ -16,7 +16,7 @@ import lmfinding
 from .assets import share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'atomic_write',
+__all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'atomic_write',
            'save_results', 'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity',
            'claim']
 
@@ -79,17 +79,24 @@ def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
     atomic_write(folder/f'{name}.run.json', json.dumps(record, indent=1, default=str))
     return atomic_write(folder/f'{name}.csv', df.to_csv(index=False))
 
+TEXT = ('pred', 'gold')   # columns of per-example answers as text ('0110'): read back as text, leading zeros kept
+
 def load_results(folder, name: str) -> tuple[pd.DataFrame, dict]:
     "The table and run record saved by `save_results`."
     folder = Path(folder)
-    return pd.read_csv(folder/f'{name}.csv'), json.loads((folder/f'{name}.run.json').read_text())
+    df = pd.read_csv(folder/f'{name}.csv', dtype={c: str for c in TEXT})
+    return df, json.loads((folder/f'{name}.run.json').read_text())
 
 # %% ../nbs/06_runs.ipynb #d99336e9
 COMPLETE = 'complete.json'
 
-def is_complete(folder) -> bool:
-    "Whether `folder` holds a finished run or study (its marker is written after all its tables)."
-    return (Path(folder)/COMPLETE).exists()
+def is_complete(folder, tables=()) -> bool:
+    "Whether `folder` holds a finished run or study (its marker is written after all its tables), with all `tables`."
+    f = Path(folder)/COMPLETE
+    if not f.exists(): return False
+    if not tables: return True
+    try: return set(tables) <= set(json.loads(f.read_text()).get('tables', []))
+    except (ValueError, AttributeError): return False
 
 def mark_complete(folder, tables=()) -> None:
     "Mark `folder` finished, naming the `tables` it holds (written last, atomically)."

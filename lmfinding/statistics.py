@@ -14,11 +14,11 @@ from .runs import save_results
 
 # %% auto #0
 __all__ = ['ALPHA', 'POWER', 'EQUIVALENCE', 'FEW', 'WORDS', 'MEANING', 'BOOT', 'PAPER', 'Evidence', 'from_t', 'untestable',
-           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'multibootstrap', 'sd_reduction',
-           'fewer_failures', 'holm', 'holm_family', 'detectable_effect', 'seeds_needed', 'spread_interval',
-           'seeds_range', 'equivalence_p', 'power_note', 'verdict', 'equivalence', 'Claim', 'numbers', 'judge',
-           'untested', 'premise_failed', 'against_family', 'judge_family', 'all_of', 'verdict_line', 'render_claims',
-           'claims_table', 'save_claims']
+           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'Drawn', 'exact', 'item_means',
+           'from_draws', 'bootstrap_means', 'multibootstrap', 'sd_reduction', 'fewer_failures', 'holm', 'holm_family',
+           'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p', 'power_note',
+           'verdict', 'equivalence', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed', 'against_family',
+           'judge_family', 'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims']
 
 # %% ../nbs/15_statistics.ipynb #ba873af0
 ALPHA = .05    # significance level; one-sided where the claim has a direction
@@ -124,13 +124,53 @@ def brown_forsythe(a, b) -> Evidence:
 # %% ../nbs/15_statistics.ipynb #2671d53d
 BOOT = 2000   # multi-bootstrap draws
 
+@dataclass
+class Drawn:
+    "One group's value per replicate on the test items (`at`) and under each draw of them (replicates x draws)."
+    at: np.ndarray
+    draws: np.ndarray
+
+def exact(x) -> Drawn:
+    "Values with no item noise: every draw of the items gives each replicate its value."
+    x = _values(x)
+    return Drawn(x, x[:, None])
+
 def _draws(rng, n: int, samples: int) -> np.ndarray:
     "How often each of `n` units is drawn in each of `samples` bootstrap samples: (samples, n) counts."
     return rng.multinomial(n, np.full(n, 1 / n), size=samples).astype(float)
 
-def _boot_means(m: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    "Mean of matrix `m` under each sample's row and column counts."
-    return np.einsum('br,ri,bi->b', rows, m, cols) / (m.shape[0] * m.shape[1])
+def item_means(m: np.ndarray, counts: np.ndarray) -> Drawn:
+    "Each row's mean of matrix `m` (replicates x items), on the items and under each draw's item `counts`."
+    return Drawn(m.mean(1), m @ counts.T / m.shape[1])
+
+def _pick(rng, g: Drawn, samples: int, rows: np.ndarray | None = None) -> np.ndarray:
+    "(samples, replicates) values: replicates drawn with replacement (or `rows`), draw k under item draw k."
+    rows = rng.integers(0, len(g.at), (samples, len(g.at))) if rows is None else rows
+    return g.draws[rows, np.arange(samples)[:, None] % g.draws.shape[1]]
+
+def from_draws(name: str, est: float, d: np.ndarray, null: float, n: tuple, sd: float, most: float = np.inf
+               ) -> Evidence:
+    "`Evidence` from bootstrap draws `d` of `est`: the percentile interval and one-sided p both ways against `null`."
+    d = d[np.isfinite(d)]
+    lo, hi = np.percentile(d, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    p, p_rev = (1 + (d <= null).sum()) / (len(d) + 1), (1 + (d >= null).sum()) / (len(d) + 1)
+    se = d.std(ddof=1)
+    return Evidence(name, est, lo, hi, (est - null) / se if se > 0 else np.nan, p, p_rev, sum(n) - len(n), se, sd,
+                    tuple(n), null, most=most)
+
+def bootstrap_means(a: Drawn, b: Drawn | None = None, value: float = 0., null: float = 0., paired: bool = False,
+                    samples: int = BOOT, rng=None, name: str = 'multi-bootstrap') -> Evidence:
+    "Mean of `a` - mean of `b` (or - `value`) > `null`, replicates resampled under the items' draws."
+    rng = np.random.default_rng(0) if rng is None else rng
+    n = (len(a.at),) if b is None else (len(a.at), len(b.at))
+    if paired and b is not None and n[0] != n[1]: raise ValueError(f'paired groups of {n}: not paired')
+    if min(n) < 2: return Evidence(name, n=n, reason=f'fewer than two replicates ({n})')
+    rows = rng.integers(0, n[0], (samples, n[0]))
+    d = _pick(rng, a, samples, rows).mean(1) - (value if b is None else
+                                                 _pick(rng, b, samples, rows if paired else None).mean(1))
+    est = a.at.mean() - (value if b is None else b.at.mean())
+    sd = np.sqrt(np.mean([g.at.var(ddof=1) for g in ([a] if b is None else [a, b])]))
+    return from_draws(name, est, d, null, n, sd)
 
 def multibootstrap(a, b=None, value: float = 0., null: float = 0., paired: bool = False, samples: int = BOOT,
                    seed: int = 0, name: str = 'multi-bootstrap') -> Evidence:
@@ -139,38 +179,27 @@ def multibootstrap(a, b=None, value: float = 0., null: float = 0., paired: bool 
     b = None if b is None else np.atleast_2d(np.asarray(b, float))
     n = (a.shape[0],) if b is None else (a.shape[0], b.shape[0])
     if b is not None and a.shape[1] != b.shape[1]: raise ValueError(f'a has {a.shape[1]} items, b {b.shape[1]}')
-    if paired and b is not None and a.shape[0] != b.shape[0]: raise ValueError(f'paired groups of {n}: not paired')
-    if min(n) < 2 or a.shape[1] < 2: return Evidence(name, n=n, reason=f'fewer than two replicates or items ({n})')
+    if a.shape[1] < 2: return Evidence(name, n=n, reason=f'fewer than two items ({a.shape[1]})')
     rng = np.random.default_rng(seed)
-    items, ra = _draws(rng, a.shape[1], samples), _draws(rng, a.shape[0], samples)
-    d = _boot_means(a, ra, items) - (value if b is None else _boot_means(b, ra if paired else
-                                                                   _draws(rng, b.shape[0], samples), items))
-    est = a.mean() - (value if b is None else b.mean())
-    lo, hi = np.percentile(d, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    p, p_rev = (1 + (d <= null).sum()) / (samples + 1), (1 + (d >= null).sum()) / (samples + 1)
-    sd = np.sqrt(np.mean([g.mean(1).var(ddof=1) for g in ([a] if b is None else [a, b])]))
-    se = d.std(ddof=1)
-    return Evidence(name, est, lo, hi, (est - null) / se if se > 0 else np.nan, p, p_rev, sum(n) - len(n), se, sd,
-                    n, null)
+    counts = _draws(rng, a.shape[1], samples)
+    return bootstrap_means(item_means(a, counts), None if b is None else item_means(b, counts), value, null, paired,
+                           samples, rng, name)
 
 # %% ../nbs/15_statistics.ipynb #abafb1c0
-def sd_reduction(a, b, samples: int = BOOT, seed: int = 0) -> Evidence:
-    "Share of `b`'s standard deviation that `a` removes, 1 - sd(a)/sd(b) > 0, with a bootstrap over seeds."
-    a, b = _values(a), _values(b)
-    n = (len(a), len(b))
-    if why := untestable(a, b): return Evidence('std ratio bootstrap', n=n, reason=why, most=1.)
-    if np.ptp(b) == 0: return Evidence('std ratio bootstrap', n=n, reason=f'no spread in the group it is compared with',
-                                       most=1.)
+def _drawn(x) -> Drawn: return x if isinstance(x, Drawn) else exact(x)
+
+def sd_reduction(a, b, null: float = 0., samples: int = BOOT, seed: int = 0) -> Evidence:
+    "Share of `b`'s standard deviation that `a` removes, 1 - sd(a)/sd(b) > `null`, seeds (and items) resampled."
+    a, b = _drawn(a), _drawn(b)
+    n, name = (len(a.at), len(b.at)), 'std ratio bootstrap' + (' over seeds and items' if b.draws.shape[1] > 1 else '')
+    if why := untestable(a.at, b.at): return Evidence(name, n=n, reason=why, most=1.)
+    if np.ptp(b.at) == 0: return Evidence(name, n=n, reason='no spread in the group it is compared with', most=1.)
     rng = np.random.default_rng(seed)
-    draw = lambda x: x[rng.integers(0, len(x), (samples, len(x)))].std(1, ddof=1)
-    sb = draw(b)
-    d = 1 - draw(a) / np.where(sb > 0, sb, np.nan)
-    d = d[np.isfinite(d)]
-    est, se = 1 - a.std(ddof=1) / b.std(ddof=1), d.std(ddof=1)
-    lo, hi = np.percentile(d, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    p, p_rev = (1 + (d <= 0).sum()) / (len(d) + 1), (1 + (d >= 0).sum()) / (len(d) + 1)
-    return Evidence('std ratio bootstrap', est, lo, hi, est / se, p, p_rev, sum(n) - 2, se,
-                    se * math.sqrt(np.mean(n) / 2), n, most=1.)
+    sa, sb = _pick(rng, a, samples).std(1, ddof=1), _pick(rng, b, samples).std(1, ddof=1)
+    d = 1 - sa / np.where(sb > 0, sb, np.nan)
+    est = 1 - a.at.std(ddof=1) / b.at.std(ddof=1)
+    ev = from_draws(name, est, d, null, n, np.nan, most=1.)
+    return replace(ev, sd=ev.se * math.sqrt(np.mean(n) / 2))
 
 def fewer_failures(failed_a, failed_b) -> Evidence:
     "Fisher's exact test that runs of `a` fail less often than runs of `b` (booleans per run); rate of b - rate of a."

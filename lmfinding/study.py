@@ -98,10 +98,11 @@ def check_runs(runs: list[Run]) -> None:
                           'their results (' + ' | '.join(bad[:3]) + (' | ...' if len(bad) > 3 else '') +
                           '): use another out_dir, or overwrite=True to delete those runs and compute them again')
 
-def resume(runs: list[Run], do, desc: str, overwrite: bool = False) -> list[Path]:
+def resume(runs: list[Run], do, desc: str, overwrite: bool = False, tables=()) -> list[Path]:
     "Check every run, then call `do(run)` for each unfinished one (claiming its folder first); return all folders."
     if not overwrite: check_runs(runs)
-    for r in tqdm([r for r in runs if not is_complete(r.folder) or _stored(r) != r.params], desc=desc):
+    todo = [r for r in runs if not is_complete(r.folder, tables) or _stored(r) != r.params]   # `tables`: all kept
+    for r in tqdm(todo, desc=desc):
         claim(r.folder, r.params, overwrite=True)            # a stale unfinished folder is cleared, then claimed
         mark_complete(r.folder, do(r) or ())
     return [r.folder for r in runs]

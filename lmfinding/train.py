@@ -5,7 +5,7 @@
 # %% ../nbs/13_train.ipynb #146b130c
 from __future__ import annotations
 import json, math, os, pickle, random, re, signal, threading, time, warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,17 +15,17 @@ from safetensors.torch import load_model as load_weights, save_model as save_wei
 from tqdm.auto import tqdm
 from .data import Task
 from .precision import autocast_forward, check_precision, precision_scope
-from .metrics import score
+from .metrics import predictions_text, score
 from .models import LAYER, FAMILIES, batch_inputs, family, load_model
 from .mixout import apply_mixout
 from .runs import set_seed
 
 # %% auto #0
 __all__ = ['RECIPES', 'CHECKPOINT_MINUTES', 'ENCODER_FILE', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe',
-           'layer_group', 'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'Classify', 'batch_at',
-           'random_states', 'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'ignore_usr1',
-           'Checkpointing', 'board', 'log_step', 'optimiser', 'train_step', 'train', 'finetune_encoder', 'save_encoder',
-           'load_encoder']
+           'layer_group', 'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'evaluate_items', 'Classify',
+           'batch_at', 'random_states', 'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint',
+           'ignore_usr1', 'Checkpointing', 'board', 'log_step', 'optimiser', 'train_step', 'train', 'finetune_encoder',
+           'save_encoder', 'load_encoder']
 
 # %% ../nbs/13_train.ipynb #05f59b5f
 class AdamW(torch.optim.Optimizer):
@@ -138,10 +138,11 @@ def grad_norms(model) -> dict[str, float]:
 # %% ../nbs/13_train.ipynb #8b73e373
 @dataclass
 class History:
-    "What a run recorded: `log` (step, loss, lr), `evals` (step, split, score), `grads` (step, layer, norm)."
+    "What a run recorded: `log` (step, loss, lr), `evals` (step, split, score), `grads` (step, layer, norm), `preds`."
     log: pd.DataFrame
     evals: pd.DataFrame
     grads: pd.DataFrame
+    preds: pd.DataFrame = field(default_factory=pd.DataFrame)   # step, split, pred: per-example answers, if kept
 
 def label_ids(task: Task, df: pd.DataFrame) -> torch.Tensor:
     "Indices of the labels of `df` in `task.labels`."
@@ -166,8 +167,13 @@ def predict(model, tok, df: pd.DataFrame, batch_size: int = 64, max_length: int 
 
 def evaluate(model, tok, task: Task, split: str, metric: str = 'acc', max_length: int = 128) -> float:
     "Score of `model` on split `split` of `task`."
+    return evaluate_items(model, tok, task, split, metric, max_length)[0]
+
+def evaluate_items(model, tok, task: Task, split: str, metric: str = 'acc', max_length: int = 128):
+    "Score of `model` on split `split` of `task`, and its predicted label ids (in the split's order)."
     df = task.split(split)
-    return score(metric, label_ids(task, df).numpy(), predict(model, tok, df, max_length=max_length))
+    pred = predict(model, tok, df, max_length=max_length)
+    return score(metric, label_ids(task, df).numpy(), pred), pred
 
 # %% ../nbs/13_train.ipynb #c9a9064a
 @dataclass
@@ -184,7 +190,11 @@ class Classify:
         return F.cross_entropy(logits.float(), labels)            # in fp32, whatever the forward pass ran in
 
     def score(self, model, split: str) -> float:
-        return evaluate(model, self.tok, self.task, split, self.metric, self.max_length)
+        return self.score_items(model, split)[0]
+
+    def score_items(self, model, split: str):
+        "The score on `split` and the predicted label ids behind it."
+        return evaluate_items(model, self.tok, self.task, split, self.metric, self.max_length)
 
 # %% ../nbs/13_train.ipynb #3e7fa4d0
 def batch_at(step: int, n: int, bs: int, seed: int) -> list[int]:
@@ -300,6 +310,11 @@ def _eval_steps(total: int, per_epoch_steps: int, evals_per_epoch: int, every: i
     every = every or max(1, per_epoch_steps // evals_per_epoch)
     return set(range(every, total + 1, every)) | {total}
 
+def _scored(obj, model, split: str, keep: bool):
+    "The objective's score on `split`, and its per-example answers if `keep` and the objective gives them."
+    if keep and hasattr(obj, 'score_items'): return obj.score_items(model, split)
+    return obj.score(model, split), None
+
 def optimiser(model, recipe: Recipe, total: int):
     "The `recipe`'s AdamW over `model`'s parameter groups and its warm-up, linear-decay schedule over `total` steps."
     opt = AdamW(param_groups(model, recipe.weight_decay), lr=recipe.lr, betas=recipe.betas, eps=recipe.eps,
@@ -338,6 +353,7 @@ def train(model,                              # the model to fine-tune, in place
           objective=None,                     # what is trained: its `loss` and `score` (None: `Classify`)
           tensorboard=None,                   # a folder for TensorBoard scalars (None: none)
           precision: str = 'fp32',            # 'fp32', 'tf32' or 'bf16' (`lmfinding.precision.PRECISIONS`)
+          keep_predictions=(),                # splits whose per-example predictions each evaluation keeps (`preds`)
           ) -> History:
     "Fine-tune `model` on `task` with `recipe` (resuming from `checkpoint` if it exists); a classifier by default."
     check_precision(precision)
@@ -348,8 +364,9 @@ def train(model,                              # the model to fine-tune, in place
     tr = task.split('train')
     total, per_epoch = recipe.total_steps(len(tr)), math.ceil(len(tr) / recipe.batch_size)
     opt, sched = optimiser(model, recipe, total)
-    start, rec = 0, dict(log=[], evals=[], grads=[])
+    start, rec = 0, dict(log=[], evals=[], grads=[], preds=[])
     if checkpoint and Path(checkpoint).exists(): start, rec = load_checkpoint(checkpoint, model, opt, sched)
+    rec.setdefault('preds', [])                                # a checkpoint of an older version has none
     evals_at = _eval_steps(total, per_epoch, recipe.evals_per_epoch, recipe.eval_every)
     model.train()
     tb = board(tensorboard, recipe, seed, task, precision) if tensorboard else None
@@ -364,8 +381,11 @@ def train(model,                              # the model to fine-tune, in place
             rec['grads'] += [dict(step=step, layer=k, norm=v) for k, v in norms.items()]
             if step in evals_at:
                 with autocast_forward(precision, model.device):
-                    scores = {s: obj.score(model, s) for s in eval_splits}
-                rec['evals'] += [dict(step=step, epoch=step / per_epoch, split=s, score=v) for s, v in scores.items()]
+                    scores = {s: _scored(obj, model, s, s in keep_predictions) for s in eval_splits}
+                rec['evals'] += [dict(step=step, epoch=step / per_epoch, split=s, score=v) for s, (v, _) in
+                                 scores.items()]
+                rec['preds'] += [dict(step=step, split=s, pred=predictions_text(p)) for s, (_, p) in scores.items()
+                                 if p is not None]
             if tb: log_step(tb, rec, step)
             if checkpoint and when.due(step):
                 save_checkpoint(checkpoint, model, opt, sched, step, rec)
@@ -373,7 +393,7 @@ def train(model,                              # the model to fine-tune, in place
             if on_step: on_step(step, loss)
     if tb: tb.close()
     model.eval()
-    return History(*(pd.DataFrame(rec[k]) for k in ('log', 'evals', 'grads')))
+    return History(*(pd.DataFrame(rec[k]) for k in ('log', 'evals', 'grads', 'preds')))
 
 # %% ../nbs/13_train.ipynb #b79729db
 ENCODER_FILE = 'encoder.safetensors'
