@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import Task
 from .features import Features
-from .metrics import majority_score
+from .metrics import majority_score, predictions_text
 
 # %% auto #0
 __all__ = ['PROBE_C', 'PROBE_TOL', 'PROBE_ITERS', 'MDL_BLOCKS', 'MDL_TOL', 'targets', 'logits', 'probs', 'mean_nll', 'penalised',
@@ -186,20 +186,21 @@ def label_indices(ytr, *others) -> tuple[np.ndarray, list[torch.Tensor]]:
     return classes, [torch.tensor(np.searchsorted(classes, y)) for y in (ytr, *others)]
 
 def probe_batch(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C, mdl: bool = False, device='cpu') -> list[dict]:
-    "Dev-selected probes for feature sets `(P, N, H)` sharing labels: per set, its `C`, dev and test accuracy."
+    "Dev-selected probes for feature sets `(P, N, H)` sharing labels: per set, its `C`, dev and test accuracy, answers."
     classes, (a_y, b_y, c_y) = label_indices(ytr, ydev, yte)
     a, b, c = standardise(*(torch.as_tensor(np.asarray(X), dtype=torch.float64, device=device)
                             for X in (Xtr, Xdev, Xte)))
     fit = fit_logreg(a, a_y, len(classes), Cs)
-    dev, test = accuracy(fit.W, b, b_y), accuracy(fit.W, c, c_y)
-    best = dev.argmax(1)
+    dev, pred = accuracy(fit.W, b, b_y), predict(fit.W, c).cpu()                    # pred: (P, C, N)
+    test, best, gold = (pred == c_y).double().mean(-1).numpy(), dev.argmax(1), predictions_text(c_y.numpy())
     rows = [dict(C=Cs[k], dev_acc=float(dev[p, k]), test_acc=float(test[p, k]),
-                 converged=bool(fit.converged[p].all())) for p, k in enumerate(best)]
+                 converged=bool(fit.converged[p].all()), pred=predictions_text(pred[p, k].numpy()), gold=gold)
+            for p, k in enumerate(best)]
     if mdl: rows = [r | m for r, m in zip(rows, online_code(a, a_y, b, b_y, len(classes), Cs))]
     return rows
 
 def probe(Xtr, ytr, Xdev, ydev, Xte, yte, Cs=PROBE_C, mdl: bool = False) -> dict:
-    "Dev-selected L2 logistic-regression probe on one feature set `(N, H)`: its `C` and dev and test accuracy."
+    "Dev-selected L2 logistic-regression probe on one feature set `(N, H)`: its `C`, dev and test accuracy, answers."
     one = lambda X: np.asarray(X)[None]
     return probe_batch(one(Xtr), ytr, one(Xdev), ydev, one(Xte), yte, Cs=Cs, mdl=mdl)[0]
 

@@ -10,22 +10,24 @@ import numpy as np
 import pandas as pd
 from .data import Task
 from .features import Features, extract, load_features, save_features
-from .metrics import majority_score
+from .metrics import majority_score, text_predictions
 from .models import load_model
 from .probe import probe_layers
 from .params import check_names, check_seeds
 from .runs import default_device, set_seed
-from .statistics import ALPHA, Claim, judge, one_sample, paired, premise_failed
+from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, bootstrap_means, item_draws, judge, one_sample,
+                                  paired, premise_failed, untested)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              resume, run_folder, save_tables)
 from .train import ENCODER_FILE, Recipe, finetune_encoder, load_encoder, save_encoder
 
 # %% auto #0
-__all__ = ['TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'REPLICATE', 'PER', 'PROBE_TASKS', 'PRESETS',
-           'ProbingConfig', 'checkpoints', 'checkpoint_runs', 'probe_runs', 'checkpoint_features', 'entropy_table',
-           'probe_encoder', 'finetune_table', 'run', 'load', 'deltas', 'per_run', 'probe_deltas', 'layer_changes',
-           'upper_layers_claim', 'last_layer', 'cls_gain_claim', 'entropy_changes', 'entropy_claim', 'claims',
-           'plot_deltas', 'plot_entropy', 'figures', 'probe_by_layer', 'config']
+__all__ = ['ANSWERS', 'PROBE_TABLES', 'TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'REPLICATE', 'PER',
+           'PROBE_KEY', 'PROBE_TASKS', 'PRESETS', 'ProbingConfig', 'checkpoints', 'checkpoint_runs', 'probe_runs',
+           'checkpoint_features', 'entropy_table', 'probe_encoder', 'finetune_table', 'run', 'load', 'deltas',
+           'per_run', 'accuracies', 'probe_deltas', 'layer_changes', 'upper_layers_claim', 'last_layer',
+           'cls_gain_claim', 'entropy_changes', 'entropy_claim', 'claims', 'plot_deltas', 'plot_entropy', 'figures',
+           'probe_by_layer', 'config']
 
 # %% ../nbs/21_probing.ipynb #974ed4dd
 @dataclass
@@ -88,11 +90,14 @@ def entropy_table(task: Task, f: Features, **meta) -> pd.DataFrame:
     return pd.DataFrame([dict(probe_task=task.name, layer=l + 1, entropy=float(e.mean()), entropy_std=float(e.std()),
                               **meta) for l, e in enumerate(f.entropy)])
 
+ANSWERS = ['pred', 'gold']
+
 def probe_encoder(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig, **meta) -> dict[str, pd.DataFrame]:
-    "Probe results and CLS attention entropy of one encoder on one probing task."
+    "Probe results, each probe's answers on the test items, and the CLS attention entropy of one encoder on one task."
     f = checkpoint_features(encoder, tok, task, folder/'features', cfg)
-    probe = probe_layers(task, f, device=encoder.device, **meta)            # probes solved on the encoder's device
-    return dict(probe=probe.rename(columns={'task': 'probe_task'}), entropy=entropy_table(task, f, **meta))
+    probe = probe_layers(task, f, device=encoder.device, **meta).rename(columns={'task': 'probe_task'})
+    items = probe[['probe_task', 'pooling', 'layer', *meta, *ANSWERS]]
+    return dict(probe=probe.drop(columns=ANSWERS), probe_items=items, entropy=entropy_table(task, f, **meta))
 
 # %% ../nbs/21_probing.ipynb #8be98008
 def finetune_table(hist_evals: pd.DataFrame, task: Task, **meta) -> pd.DataFrame:
@@ -101,7 +106,8 @@ def finetune_table(hist_evals: pd.DataFrame, task: Task, **meta) -> pd.DataFrame
     return hist_evals.assign(majority=base, **meta)
 
 # %% ../nbs/21_probing.ipynb #3c837338
-TABLES = ('probe', 'entropy', 'finetune')
+PROBE_TABLES = ('probe', 'entropy', 'probe_items')   # each probe run's tables
+TABLES = PROBE_TABLES + ('finetune',)
 FIGURES = {}                             # name -> how to draw it from the Results: filled under Figures
 
 def _pretrained(model_name: str):
@@ -149,7 +155,7 @@ class _Checkpoint:
         meta = dict(model=self.ck.key[0], **self.ck.key[1])
         save_tables(probe_encoder(enc.to(self.device).eval(), tok, task, r.folder, self.cfg, **meta), r.folder,
                     self.record)
-        return ['probe', 'entropy']
+        return list(PROBE_TABLES)
 
 def run(cfg: ProbingConfig, out, device: str | None = None, overwrite: bool = False) -> Results:
     "Run what is missing of a probing study under `out`; return its `Results` (tables `probe`, `entropy`, `finetune`)."
@@ -163,8 +169,9 @@ def run(cfg: ProbingConfig, out, device: str | None = None, overwrite: bool = Fa
     for ck in cks:
         one = _Checkpoint(cfg, ck, ft_tasks, device, record)
         resume([ck], one.make, 'checkpoint', overwrite)
-        resume(probes[ck.folder], lambda r: one.probe(r, tasks[r.key[-1]]), f'probe {ck.folder.name}', overwrite)
-    tables = (gather([p.folder for ps in probes.values() for p in ps], ('probe', 'entropy'))
+        resume(probes[ck.folder], lambda r: one.probe(r, tasks[r.key[-1]]), f'probe {ck.folder.name}', overwrite,
+               PROBE_TABLES)
+    tables = (gather([p.folder for ps in probes.values() for p in ps], PROBE_TABLES)
               | gather([ck.folder for ck in cks], ('finetune',)))
     return finish({n: tables[n] for n in TABLES}, out, record, FIGURES)
 
@@ -187,65 +194,101 @@ ENTROPY_EFFECT = .1   # nats: the effect of interest for the rise of the CLS att
 OF_INTEREST = 'the effect of interest'
 REPLICATE = ['model', 'checkpoint']   # one fine-tuning run: the independent replicate
 PER = 'fine-tuning runs'
+PROBE_KEY = REPLICATE + ['probe_task', 'pooling', 'layer']   # one probe
 
-def _halves(layers: pd.Series) -> pd.Series:
-    return np.where(layers > layers.max() / 2, 'upper', 'lower')
+def _depth(d: pd.DataFrame) -> pd.Series:
+    "Each row's model's last layer (models of different depths in one table)."
+    return d.groupby('model').layer.transform('max')
 
-def _top(layers: pd.Series) -> pd.Series:
-    L = layers.max()
-    return layers > L - max(1, round(L / 3))
+def _halves(d: pd.DataFrame) -> np.ndarray:
+    return np.where(d.layer > _depth(d) / 2, 'upper', 'lower')
+
+def _top(d: pd.DataFrame) -> pd.Series:
+    L = _depth(d)
+    return d.layer > L - np.maximum(1, np.round(L / 3))
+
+def _cols(d: pd.DataFrame) -> list:
+    "The value columns: 'at' (on the test items) and one per draw of them (0, 1, ...)."
+    return [c for c in d.columns if c == 'at' or isinstance(c, (int, np.integer))]
 
 def per_run(per_task: pd.DataFrame) -> pd.DataFrame:
     "Values per (run, probing task) averaged over the probing tasks within each run: one row per replicate."
     return per_task.groupby(REPLICATE).mean(numeric_only=True).reset_index()
 
-def probe_deltas(probe: pd.DataFrame) -> pd.DataFrame:
-    "`deltas` of test accuracy in points, without cls at layer 0 (one vector for all sentences: chance by design)."
-    d = deltas(probe)
-    return d[~((d.pooling == 'cls') & (d.layer == 0))].assign(delta=lambda x: 100 * x.delta)
+def accuracies(probe: pd.DataFrame, items: pd.DataFrame | None = None, samples: int = BOOT) -> pd.DataFrame:
+    "Every probe's test accuracy (points) as 'at', and with its answers (`items`) under each draw of the task's items."
+    if items is None or items.empty: return probe[PROBE_KEY].assign(at=100 * probe.test_acc.to_numpy())
+    parts = []
+    for task, g in items.groupby('probe_task', sort=False):
+        gold = text_predictions(g.gold.iloc[0])
+        right = np.stack([text_predictions(p) == gold for p in g.pred]).astype(float)
+        acc = 100 * np.c_[right.mean(1), right @ item_draws(task, len(gold), samples).T / len(gold)]
+        parts.append(pd.concat([g[PROBE_KEY].reset_index(drop=True),
+                                pd.DataFrame(acc, columns=['at', *range(samples)])], axis=1))
+    return pd.concat(parts, ignore_index=True)
+
+def probe_deltas(acc: pd.DataFrame) -> pd.DataFrame:
+    "Per fine-tuned probe, the change (points) from the pre-trained probe; without cls at layer 0 (chance by design)."
+    cols, key = _cols(acc), ['model', 'probe_task', 'pooling', 'layer']
+    pre = acc[acc.checkpoint == 'pretrained'].set_index(key)[cols]
+    ft = acc[(acc.checkpoint != 'pretrained') & ~((acc.pooling == 'cls') & (acc.layer == 0))].reset_index(drop=True)
+    d = ft[cols].to_numpy() - pre.loc[pd.MultiIndex.from_frame(ft[key])].to_numpy()
+    return pd.concat([ft.drop(columns=cols), pd.DataFrame(d, columns=cols)], axis=1)
+
+def _tested(t: Evidence, runs: pd.DataFrame, name: str = 'multi-bootstrap over runs and items') -> Evidence:
+    "The multi-bootstrap of per-run values `runs` ('at' and the draws' columns), with the t-test `t` beside it."
+    draws = [c for c in _cols(runs) if c != 'at']
+    if not draws or t.reason: return t
+    return replace(bootstrap_means(Drawn(runs['at'].to_numpy(), runs[draws].to_numpy()), null=t.null, name=name), t=t)
 
 # %% ../nbs/21_probing.ipynb #5978de4c
-def layer_changes(probe: pd.DataFrame) -> pd.DataFrame:
+def layer_changes(acc: pd.DataFrame) -> dict[str, pd.DataFrame]:
     "Per run: mean absolute change (points) of the `upper` and of the `lower` half of the layers (poolings, tasks)."
-    d = probe_deltas(probe)
-    d = d.assign(half=_halves(d.layer), absd=d.delta.abs())
-    return per_run(d.pivot_table(index=REPLICATE + ['probe_task'], columns='half', values='absd',
-                                 aggfunc='mean').reset_index())
+    d = probe_deltas(acc)
+    cols = _cols(d)
+    d[cols] = d[cols].abs()
+    g = d.assign(half=_halves(d)).groupby(REPLICATE + ['probe_task', 'half'])[cols].mean()
+    return {h: per_run(g.xs(h, level='half').reset_index()) for h in ('upper', 'lower')}
 
-def upper_layers_claim(probe: pd.DataFrame) -> Claim:
-    "Claim (a): fine-tuning changes the upper layers more than the lower ones (paired t-test over runs)."
-    t = layer_changes(probe)
-    return judge('a', 'fine-tuning changes upper layers most', paired(t.upper, t.lower),
+def upper_layers_claim(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Claim:
+    "Claim (a): fine-tuning changes the upper layers more than the lower ones (over runs, and test items if kept)."
+    h = layer_changes(accuracies(probe, items))
+    up, low = h['upper'], h['lower']
+    diff = up[REPLICATE].join(up[_cols(up)] - low[_cols(low)])
+    return judge('a', 'fine-tuning changes upper layers most', _tested(paired(up['at'], low['at']), diff),
                  'mean |change| upper - lower half > 0', PROBE_EFFECT, ' points', OF_INTEREST, PER)
 
 # %% ../nbs/21_probing.ipynb #250c64ef
-def last_layer(probe: pd.DataFrame) -> pd.DataFrame:
-    "Per run: the change (points) at the last layer, one column per pooling (averaged over probing tasks)."
-    d = probe_deltas(probe)
-    d = d[d.layer == d.layer.max()]
-    return per_run(d.pivot_table(index=REPLICATE + ['probe_task'], columns='pooling', values='delta',
-                                 aggfunc='mean').reset_index())
+def last_layer(acc: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    "Per run: the change (points) at each model's last layer, per pooling (averaged over probing tasks)."
+    d = probe_deltas(acc)
+    g = d[d.layer == _depth(d)].groupby(REPLICATE + ['probe_task', 'pooling'])[_cols(d)].mean()
+    return {p: per_run(g.xs(p, level='pooling').reset_index()) for p in g.index.unique('pooling')}
 
-def cls_gain_claim(probe: pd.DataFrame) -> Claim:
+def cls_gain_claim(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Claim:
     "Claim (b): its premise (a cls gain at the last layer) first, then more than half of it gone with mean pooling."
     statement = 'the gain seen with cls pooling mostly vanishes with mean pooling'
     direction = 'last layer: cls change > 0, and cls change - 2 x mean change > 0'
-    t = last_layer(probe)
-    gain = one_sample(t.cls)
+    last = last_layer(accuracies(probe, items))
+    if not {'cls', 'mean'} <= set(last): return untested('b', statement, 'needs both cls and mean pooling', direction)
+    cls, mean = last['cls'], last['mean']
+    gain = _tested(one_sample(cls['at']), cls)
     if not gain.p < ALPHA:
         c = judge('b', statement, gain, direction, PROBE_EFFECT, ' points', OF_INTEREST, PER)
         if c.verdict == 'did not hold':
             return premise_failed('b', statement, f'the cls gain at the last layer is absent ({c.detail})', direction)
         return replace(c, direction=direction, detail=f'premise untested: the cls gain at the last layer is not '
                                                       f'significant ({c.detail})')
-    contrast = one_sample(t.cls - 2 * t['mean'], name='one-sample t of cls - 2 x mean')
-    return judge('b', statement, contrast, direction, PROBE_EFFECT, ' points', OF_INTEREST, PER)
+    contrast = cls[REPLICATE].join(cls[_cols(cls)] - 2 * mean[_cols(mean)])
+    t = one_sample(contrast['at'], name='one-sample t of cls - 2 x mean')
+    return judge('b', statement, _tested(t, contrast, 'multi-bootstrap of cls - 2 x mean over runs and items'),
+                 direction, PROBE_EFFECT, ' points', OF_INTEREST, PER)
 
 # %% ../nbs/21_probing.ipynb #d80156af
 def entropy_changes(entropy: pd.DataFrame, within: list[str] = REPLICATE) -> pd.DataFrame:
     "The change (nats) of the CLS attention entropy over the last layers, per `within` group (default: per run)."
     e = deltas(entropy.assign(pooling='cls'), 'entropy')
-    per_task = e[_top(e.layer)].groupby(REPLICATE + ['probe_task']).delta.mean().reset_index()
+    per_task = e[_top(e)].groupby(REPLICATE + ['probe_task']).delta.mean().reset_index()
     return per_run(per_task) if within == REPLICATE else per_task
 
 def entropy_claim(entropy: pd.DataFrame) -> Claim:
@@ -255,8 +298,9 @@ def entropy_claim(entropy: pd.DataFrame) -> Claim:
                  ENTROPY_EFFECT, ' nats', OF_INTEREST, PER)
 
 def claims(res: Results) -> list[Claim]:
-    "The three claims of Finding 1, judged on the study's `probe` and `entropy` tables."
-    return [upper_layers_claim(res.probe), cls_gain_claim(res.probe), entropy_claim(res.entropy)]
+    "The three claims of Finding 1, judged on the study's `probe`, `probe_items` and `entropy` tables."
+    items = res.tables.get('probe_items')
+    return [upper_layers_claim(res.probe, items), cls_gain_claim(res.probe, items), entropy_claim(res.entropy)]
 
 # %% ../nbs/21_probing.ipynb #39601046
 def plot_deltas(probe: pd.DataFrame, value: str = 'test_acc', label: str = 'Δ probing accuracy (points)',

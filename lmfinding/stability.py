@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_stability.ipynb #e082fab2
 from __future__ import annotations
-import math, zlib
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,7 @@ from .models import load_model
 from .params import check_choice, check_names, check_positive, check_seeds, wrong
 from .runs import default_device, load_results, run_record, save_results
 from .statistics import (BOOT, Claim, Drawn, Evidence, all_of, bootstrap_means, equivalence, fewer_failures,
-                                  judge_family, noninferiority, sd_reduction, untested, welch)
+                                  item_draws, judge_family, noninferiority, sd_reduction, untested, welch)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              read_table, resume, run_folder, save_tables)
 from .surface import plot_surface, segment_barrier
@@ -28,9 +28,9 @@ __all__ = ['METRICS', 'SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PR
            'reported_score', 'stability_table', 'initial_model', 'run_params', 'one_run', 'run_table', 'item_table',
            'study_runs', 'run_grid', 'config', 'downsample_base', 'downsample_config', 'remake', 'with_outcome',
            'plot_training', 'plot_grad_norms', 'plot_downsampled', 'figures', 'loss_ratios', 'lower_grads',
-           'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects', 'item_counts',
-           'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'basin_claim',
-           'recipe_claim', 'claims']
+           'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores',
+           'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'basin_claim', 'recipe_claim',
+           'claims']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 METRICS = {'cola': 'mcc', 'mrpc': 'acc_f1'}          # every other task: accuracy
@@ -376,11 +376,6 @@ def table1_effects(task: str, other: str, strong: str = 'mosbach') -> tuple[floa
     return 1 - t[strong][0] / t[other][0], t[strong][1] - t[other][1]
 
 # %% ../nbs/22_stability.ipynb #c1303561
-def item_counts(task: str, n: int, samples: int = BOOT, seed: int = 0) -> np.ndarray:
-    "The bootstrap's draws of `task`'s `n` test items (samples x n counts): the same wherever the task is tested."
-    rng = np.random.default_rng([seed, zlib.crc32(task.encode())])
-    return rng.multinomial(n, np.full(n, 1 / n), size=samples).astype(float)
-
 def drawn_scores(items: pd.DataFrame | None, task: str, recipe: str, samples: int = BOOT) -> Drawn | None:
     "The score (points) of each run of `task` and `recipe` on its test items and under each draw (None: no answers)."
     g = None if items is None or items.empty else items[(items.task == task) & (items.recipe == recipe)]
@@ -388,7 +383,7 @@ def drawn_scores(items: pd.DataFrame | None, task: str, recipe: str, samples: in
     gold, pred = text_predictions(g.gold.iloc[0]), np.stack([text_predictions(p) for p in g.sort_values('seed').pred])
     m = metric_of(task)
     return Drawn(100 * weighted_scores(m, gold, pred, np.ones(len(gold)))[:, 0],
-                 100 * weighted_scores(m, gold, pred, item_counts(task, len(gold), samples)))
+                 100 * weighted_scores(m, gold, pred, item_draws(task, len(gold), samples)))
 
 # %% ../nbs/22_stability.ipynb #6e4dde28
 def within_recipe(per_run: pd.DataFrame, sign: int = 1) -> dict:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_statistics.ipynb #0d936835
 from __future__ import annotations
-import math
+import math, zlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -14,11 +14,11 @@ from .runs import save_results
 
 # %% auto #0
 __all__ = ['ALPHA', 'POWER', 'EQUIVALENCE', 'FEW', 'WORDS', 'MEANING', 'BOOT', 'PAPER', 'Evidence', 'from_t', 'untestable',
-           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'Drawn', 'exact', 'item_means',
-           'from_draws', 'bootstrap_means', 'multibootstrap', 'sd_reduction', 'fewer_failures', 'holm', 'holm_family',
-           'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p', 'power_note',
-           'verdict', 'equivalence', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed', 'against_family',
-           'judge_family', 'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims']
+           'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'Drawn', 'exact', 'item_draws',
+           'item_means', 'from_draws', 'bootstrap_means', 'multibootstrap', 'sd_reduction', 'fewer_failures', 'holm',
+           'holm_family', 'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p',
+           'power_note', 'verdict', 'equivalence', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed',
+           'against_family', 'judge_family', 'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims']
 
 # %% ../nbs/15_statistics.ipynb #ba873af0
 ALPHA = .05    # significance level; one-sided where the claim has a direction
@@ -138,6 +138,10 @@ def exact(x) -> Drawn:
 def _draws(rng, n: int, samples: int) -> np.ndarray:
     "How often each of `n` units is drawn in each of `samples` bootstrap samples: (samples, n) counts."
     return rng.multinomial(n, np.full(n, 1 / n), size=samples).astype(float)
+
+def item_draws(name: str, n: int, samples: int = BOOT, seed: int = 0) -> np.ndarray:
+    "The draws of the `n` test items of task `name` (samples x n counts): the same wherever that task is tested."
+    return _draws(np.random.default_rng([seed, zlib.crc32(name.encode())]), n, samples)
 
 def item_means(m: np.ndarray, counts: np.ndarray) -> Drawn:
     "Each row's mean of matrix `m` (replicates x items), on the items and under each draw's item `counts`."
