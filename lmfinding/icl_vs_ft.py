@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
-import hashlib
+import hashlib, math
 import numpy as np
 import pandas as pd
 from .data import DataError, Task
@@ -20,18 +20,19 @@ from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device
 from .scale import placements
 from .statistics import (ALPHA, Claim, Evidence, all_of, holm, holm_family, judge, judge_family,
-                                  multibootstrap, noninferiority, numbers, one_sample, power_note, untested, welch)
+                                  multibootstrap, noninferiority, numbers, one_sample, paired, power_note, untested, welch)
 from .metrics import majority_score
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              resume, run_folder, save_tables)
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'EFFECT', 'MARGIN', 'OF_INTEREST', 'PER', 'OPT', 'PYTHIA',
-           'PRESETS', 'IclVsFtConfig', 'IclVsFtData', 'study_data', 'folder_of', 'run_params', 'one_run', 'majority',
-           'majority_of', 'summarise', 'study_runs', 'run', 'load', 'cell_evidence', 'welch_table', 'welch_matrix',
-           'plot_accuracy', 'plot_ood_cells', 'figures', 'accuracy_table', 'ood_by_heuristic', 'items', 'boot',
-           'generalises', 'noninferior', 'icl_wins_only_larger', 'shots_help', 'summary_claims', 'claims', 'config']
+__all__ = ['METHODS', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'EFFECT', 'MARGIN', 'OF_INTEREST', 'PER', 'TABLE2', 'OPT',
+           'PYTHIA', 'PRESETS', 'IclVsFtConfig', 'IclVsFtData', 'study_data', 'folder_of', 'run_params', 'one_run',
+           'majority', 'majority_of', 'summarise', 'study_runs', 'run', 'load', 'cell_evidence', 'welch_table',
+           'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'figures', 'accuracy_table', 'ood_by_heuristic',
+           'table2_cell', 'per_seed', 'compare', 'items', 'boot', 'generalises', 'noninferior', 'icl_wins_only_larger',
+           'shots_help', 'summary_claims', 'claims', 'config']
 
 # %% ../nbs/23_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
@@ -288,6 +289,29 @@ EFFECT = 5.   # points of OOD accuracy: the effect of interest; Mosbach et al. (
 MARGIN = EFFECT / 2   # "better than or equal" allows losing at most this: half the effect of interest, by convention
 OF_INTEREST = 'the effect of interest'
 PER = 'data seeds'    # the independent replicate: one draw of the shots
+TABLE2 = {125e6: 0, 350e6: 1, 1.3e9: 2, 2.7e9: 3, 6.7e9: 12, 13e9: 11, 30e9: -2}   # Table 2's diagonal: OPT, FT - ICL
+
+def table2_cell(params: float) -> tuple[float, str]:
+    "Table 2's FT - ICL (points, OOD) at the OPT size nearest `params` (log scale), and the cell's name."
+    size = min(TABLE2, key=lambda s: abs(math.log(s / params)))
+    return TABLE2[size], f"Table 2's {size / 1e9:g}B cell" if size >= 1e9 else f"Table 2's {size / 1e6:g}M cell"
+
+def per_seed(summary: pd.DataFrame) -> pd.DataFrame:
+    "The summary with its prompt patterns averaged within each data seed: one row per replicate."
+    keys = [c for c in summary.columns if c not in ('pattern', 'acc', 'acc_full', 'dropped')]
+    return summary.groupby(keys, dropna=False).acc.mean().reset_index()
+
+def _matched(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    "`a` and `b` in data-seed order, and whether they are the same seeds (then paired: they share each draw)."
+    if 'seed' not in a or 'seed' not in b: return a, b, False
+    a, b = a.sort_values('seed'), b.sort_values('seed')
+    return a, b, len(a) > 1 and a.seed.tolist() == b.seed.tolist()
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, margin: float | None = None) -> Evidence:
+    "FT or ICL rows `a` - `b` (points): a paired t where they share the data seeds, else Welch's; non-inferior if `margin`."
+    a, b, same = _matched(a, b)
+    if margin is not None: return noninferiority(_points(a.acc), _points(b.acc), margin, paired=same)
+    return paired(_points(a.acc), _points(b.acc)) if same else welch(_points(a.acc), _points(b.acc))
 
 def _points(x) -> np.ndarray: return 100 * np.asarray(x, float)
 
@@ -296,11 +320,11 @@ def _ood(summary: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
     return s[s.method == method] if method else s
 
 def items(answers: pd.DataFrame | None, **where) -> pd.DataFrame | None:
-    "Per-example OOD scores (points) of the runs matching `where`: rows (model, pattern, data seed), columns items."
+    "Per-example OOD scores (points) of the runs matching `where`: rows (model, data seed; patterns averaged), items."
     if answers is None: return None
     a = answers[answers.domain == 'ood']
     for k, v in where.items(): a = a[a[k] == v]
-    return 100 * a.pivot_table(index=['model', 'pattern', 'seed'], columns='row', values='correct', aggfunc='mean')
+    return 100 * a.pivot_table(index=['model', 'seed'], columns='row', values='correct', aggfunc='mean')
 
 def boot(t: Evidence, a, b=None, value: float = 0.) -> Evidence:
     "The multi-bootstrap of the comparison `t` tests, with `t` beside it; `t` itself without per-example scores."
@@ -308,17 +332,17 @@ def boot(t: Evidence, a, b=None, value: float = 0.) -> Evidence:
     keep = a.columns[a.notna().all()]
     if b is not None: keep = keep.intersection(b.columns[b.notna().all()])
     a, b = a[keep], None if b is None else b[keep]                 # items every run answered (ICL may drop some)
-    paired = b is not None and list(a.index.droplevel('model')) == list(b.index.droplevel('model'))
-    ev = multibootstrap(a.values, None if b is None else b.values, value, t.null, paired,
+    same = b is not None and list(a.index.droplevel('model')) == list(b.index.droplevel('model'))
+    ev = multibootstrap(a.values, None if b is None else b.values, value, t.null, same,
                         name='multi-bootstrap' + (f' (margin {-t.null:g})' if t.null else ''))
     return replace(ev, t=t)
 
 def _largest_vs_smallest(rows: pd.DataFrame, answers: pd.DataFrame | None = None) -> Evidence:
     "`Evidence` of the largest model's OOD accuracy (points) minus the smallest's (no test with one size)."
     sizes = sorted(rows.params.unique())
-    if len(sizes) < 2: return Evidence('Welch t', n=(len(rows),), reason='one model size: the size trend is untested')
+    if len(sizes) < 2: return Evidence('t-test', n=(len(rows),), reason='one model size: the size trend is untested')
     big, small = rows[rows.params == sizes[-1]], rows[rows.params == sizes[0]]
-    t = welch(_points(big.acc), _points(small.acc))
+    t = compare(big, small)
     n = rows.n.min() if 'n' in rows else None
     pick = lambda r: items(answers, method='ft', n=n, model=r.model.iloc[0]) if n is not None else None
     return boot(t, pick(big), pick(small))
@@ -340,21 +364,26 @@ def noninferior(summary: pd.DataFrame, method: str, cid: str, statement: str,
     "Claims (b) and (e): at each size `method` is better than or equal to ICL out of domain (non-inferiority)."
     s = _ood(summary)
     n = s.n.min() if len(s) else None
-    evs = {m: boot(noninferiority(_points(g[g.method == method].acc), _points(g[g.method == 'icl'].acc), MARGIN),
+    evs = {m: boot(compare(g[g.method == method], g[g.method == 'icl'], MARGIN),
                    items(answers, method=method, model=m, n=n), items(answers, method='icl', model=m, n=n))
            for m, g in s.groupby('model') if {method, 'icl'} <= set(g.method)}
     direction = f'{method} - ICL > -{MARGIN:g} points (margin: half the effect of interest)'
     if not evs: return untested(cid, statement, f'no model was run with both ICL and {method}', direction)
-    return judge_family(cid, statement, evs, direction, 0., ' points', per=PER)
+    cells = {m: table2_cell(s[s.model == m].params.iloc[0]) for m in evs}
+    target = ', '.join(sorted({name for _, name in cells.values()}))
+    return judge_family(cid, statement, evs, direction, {m: e for m, (e, _) in cells.items()}, ' points', target, PER)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #c288c173
 def _label(k: tuple) -> str: return f'ICL {k[0]} vs FT {k[2]}'
 
-def _icl_cells(s: pd.DataFrame) -> dict:
-    "Welch `Evidence` of ICL − FT (points) for every cell whose two models differ in size."
+def _icl_cells(s: pd.DataFrame, answers: pd.DataFrame | None = None) -> dict:
+    "`Evidence` of ICL − FT (points) for every cell whose two models differ in size (over seeds, and items if kept)."
     icl, ft = s[s.method == 'icl'], s[s.method == 'ft']
-    return {(im, ip, fm, fp): welch(_points(a.acc), _points(b.acc)) for (im, ip), a in icl.groupby(['model', 'params'])
-            for (fm, fp), b in ft.groupby(['model', 'params']) if ip != fp}
+    n = s.n.min() if len(s) else None
+    pick = lambda method, m: items(answers, method=method, model=m, n=n)
+    return {(im, ip, fm, fp): boot(compare(a, b), pick('icl', im), pick('ft', fm))
+            for (im, ip), a in icl.groupby(['model', 'params']) for (fm, fp), b in ft.groupby(['model', 'params'])
+            if ip != fp}
 
 def _icl_wins(cells: dict, statement: str) -> Claim:
     "Part one of (c): ICL significantly better in at least one cell where its model is the larger (Holm over them)."
@@ -368,15 +397,17 @@ def _icl_wins(cells: dict, statement: str) -> Claim:
     detail = f'ICL significantly better in {words.count("held")} of {len(judged)} such cells; strongest, {_label(k)}'
     return replace(judged[k], verdict=word, detail=f'{detail}: {judged[k].detail}')
 
-def icl_wins_only_larger(summary: pd.DataFrame) -> Claim:
+def icl_wins_only_larger(summary: pd.DataFrame, answers: pd.DataFrame | None = None) -> Claim:
     "Claim (c): ICL wins with larger ICL models (some cell), and only there (FT non-inferior in every other cell)."
     statement = 'ICL wins only with larger ICL models than fine-tuned ones'
     s = _ood(summary)
-    cells = _icl_cells(s)
+    cells = _icl_cells(s, answers)
     if not cells: return untested('c', statement, 'one model size: no cell with models of different sizes',
                                   'ICL - FT > 0 only if ICL larger')
     icl, ft = s[s.method == 'icl'], s[s.method == 'ft']
-    only = {_label(k): noninferiority(_points(ft[ft.model == k[2]].acc), _points(icl[icl.model == k[0]].acc), MARGIN)
+    n = s.n.min()
+    only = {_label(k): boot(compare(ft[ft.model == k[2]], icl[icl.model == k[0]], MARGIN),
+                            items(answers, method='ft', model=k[2], n=n), items(answers, method='icl', model=k[0], n=n))
             for k in cells if k[1] < k[3]}
     wins = _icl_wins({k: e for k, e in cells.items() if k[1] > k[3]}, statement)
     never = (judge_family('c', statement, only, f'FT - ICL > -{MARGIN:g} points where ICL is smaller', 0., ' points',
@@ -384,22 +415,25 @@ def icl_wins_only_larger(summary: pd.DataFrame) -> Claim:
     return all_of('c', statement, {'ICL wins with the larger model': wins, 'only there': never})
 
 # %% ../nbs/23_icl_vs_ft.ipynb #21743952
-def shots_help(summary: pd.DataFrame) -> Claim:
+def shots_help(summary: pd.DataFrame, answers: pd.DataFrame | None = None) -> Claim:
     "Claim (d): the largest fine-tuned model is better out of domain with the most shots than with the fewest."
     statement, direction = 'more training examples help OOD for larger models', 'most - fewest shots > 0'
     s = _ood(summary)
     ft = s[(s.method != 'icl') & (s.params == s.params.max())]
     if ft.n.nunique() < 2: return untested('d', statement, 'one number of shots', direction)
-    evs = {m: welch(_points(g[g.n == g.n.max()].acc), _points(g[g.n == g.n.min()].acc))
-           for m, g in ft.groupby('method')}
+    model = ft.model.iloc[0]
+    evs = {m: boot(compare(g[g.n == g.n.max()], g[g.n == g.n.min()]), items(answers, method=m, model=model,
+                                                                           n=g.n.max()),
+                   items(answers, method=m, model=model, n=g.n.min())) for m, g in ft.groupby('method')}
     return judge_family('d', statement, evs, direction, EFFECT, ' points', OF_INTEREST, PER)
 
 def summary_claims(summary: pd.DataFrame, majority: dict, answers: pd.DataFrame | None = None) -> list[Claim]:
     "The five claims of Finding 3 judged on `summary` (the fewest shots, but all of them for (d)) and `answers`."
+    summary = per_seed(summary)
     base = summary[summary.n == summary.n.min()]
     return [generalises(base, majority, answers),
             noninferior(base, 'ft', 'b', 'at equal size fine-tuning is better than or equal to ICL', answers),
-            icl_wins_only_larger(base), shots_help(summary),
+            icl_wins_only_larger(base, answers), shots_help(summary, answers),
             noninferior(base, 'lora', 'e', 'the same holds with LoRA', answers)]
 
 def claims(res: Results) -> list[Claim]:

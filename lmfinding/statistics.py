@@ -103,8 +103,10 @@ def paired(a, b) -> Evidence:
     return one_sample(_values(a) - _values(b), name='paired t')
 
 # %% ../nbs/15_statistics.ipynb #d20a1d76
-def noninferiority(a, b, margin: float) -> Evidence:
-    "Welch's test that mean(`a`) - mean(`b`) > -`margin`: `a` is better than or equal to `b` up to `margin`."
+def noninferiority(a, b, margin: float, paired: bool = False) -> Evidence:
+    "Test that mean(`a`) - mean(`b`) > -`margin` (Welch's, or a paired t over matched units): `a` at most `margin` worse."
+    if paired:
+        return one_sample(_values(a) - _values(b), null=-margin, name=f'non-inferiority paired t (margin {margin:g})')
     return replace(welch(a, b, null=-margin), name=f'non-inferiority Welch t (margin {margin:g})')
 
 # %% ../nbs/15_statistics.ipynb #22511b46
