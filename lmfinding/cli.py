@@ -11,8 +11,8 @@ from . import __version__
 # %% auto #0
 __all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks_command', 'findings_notebooks',
            'findings_command', 'store_outputs', 'check_preset', 'reproduce_command', 'reproduce_one', 'readme_command',
-           'sweep_command', 'sweep_cell_command', 'site_command', 'Parser', 'parser', 'subparsers', 'undocumented',
-           'user_error', 'command_name', 'main']
+           'sweep_command', 'sweep_cell_command', 'site_command', 'Parser', 'compare_command', 'parser', 'subparsers',
+           'undocumented', 'user_error', 'command_name', 'main']
 
 # %% ../nbs/93_cli.ipynb #b1f9d206
 def fetch_command(args) -> int:
@@ -208,6 +208,21 @@ def _sweep_cell(sub):
     c.add_argument('index', type=int, help="the cell's index in the job array")
     c.set_defaults(func=sweep_cell_command)
 
+def compare_command(args) -> int:
+    "Print the claims of two results folders side by side (Markdown), the claims whose verdicts differ marked."
+    from lmfinding.statistics import compare_claims
+    from lmfinding.study import markdown_table
+    t = compare_claims(args.a, args.b, (Path(args.a).name, Path(args.b).name))
+    print(markdown_table(t), end='')
+    print(f"\n{int((~t['same']).sum())} of {len(t)} claims have other verdicts")
+    return 0
+
+def _compare(sub):
+    c = sub.add_parser('compare', help="put two results folders' claims side by side (verdicts, estimates, n)")
+    c.add_argument('a', help='a results folder holding claims.csv (a findings notebook\'s out_dir)')
+    c.add_argument('b', help='the results folder to compare it with')
+    c.set_defaults(func=compare_command)
+
 def parser() -> argparse.ArgumentParser:
     "The `lmfinding` argument parser."
     p = Parser('lmfinding', description='Analyse pre-trained and fine-tuned language models: run the findings '
@@ -215,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     p.add_argument('--debug', action='store_true', help='show the full traceback of any error (or LMFINDING_DEBUG=1)')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND', title='commands')
-    for add in (_assets, _tasks, _findings, _reproduce, _readme, _site, _sweep, _sweep_cell): add(sub)
+    for add in (_assets, _tasks, _findings, _reproduce, _readme, _site, _sweep, _sweep_cell, _compare): add(sub)
     return p
 
 # %% ../nbs/93_cli.ipynb #929f519d

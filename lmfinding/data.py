@@ -174,7 +174,7 @@ def hub_rows(name: str, split: str, ds) -> pd.DataFrame:
     df = ds.to_pandas()
     df = df[df.label >= 0]                                    # unlabeled rows (GLUE test) carry -1
     out = pd.DataFrame(dict(text=df[a], text_b=df[b] if b else '', label=df.label.map(to_label), split=split))
-    for c in fmt.keep: out[c] = df[c]
+    for c in fmt.keep: out[c] = df[c] if c in df else ''         # MNLI's genre is in its files, not on the hub
     return out
 
 def hub_is_off() -> bool:
@@ -194,17 +194,21 @@ def load_hub(name: str) -> Task:
     import datasets
     path, config = FORMATS[name].hub
     try: dd = datasets.load_dataset(path, config)
-    except ConnectionError as e: raise _no_hub(name, f'the hub cannot be reached ({e})') from e
+    except ConnectionError as e: raise _no_hub(name, f'the hub cannot be reached ({e})') from None
+    except Exception as e:                   # a missing dataset, a loading script current `datasets` refuses, ...
+        first = (str(e).strip().splitlines() or [''])[0][:200]
+        raise _no_hub(name, f'datasets could not load {path}: {type(e).__name__}: {first}') from None
     parts = [hub_rows(name, HUB_SPLITS[s], dd[s]) for s in dd if s in HUB_SPLITS]
     if name == 'hans': parts = [hub_rows(name, 'test', dd['validation'])]
     return Task(name, pd.concat(parts), list(FORMATS[name].labels), f'hub:{path}/{config or ""}')
 
 # %% ../nbs/03_data.ipynb #bbb70fd4
-def check_task(task: Task, splits=SPLITS) -> Task:
+def check_task(task: Task, splits=SPLITS, words: dict | None = None) -> Task:
     "`task`, if each of `splits` has examples and its training split (if needed) has at least two labels."
     counts = task.rows.split.value_counts()
     if missing := [s for s in splits if counts.get(s, 0) == 0]:
-        raise DataError(f'{task.name} from {task.source or "memory"}: no {missing[0]} examples, and a study needs '
+        named = ' and '.join(f'no {s} examples' + (f" ('{words[s]}' lines)" if words else '') for s in missing)
+        raise DataError(f'{task.name} from {task.source or "memory"}: {named}, and a study needs '
                         f'{" and ".join(splits)}. Give the complete data '
                         '(e.g. a GLUE folder with train.tsv and dev.tsv).')
     if 'train' in splits and (n := task.split('train').label.nunique()) < 2:

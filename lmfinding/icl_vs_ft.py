@@ -53,7 +53,7 @@ class IclVsFtConfig(StudyConfig):
     balanced_ft: bool = True                         # False: fine-tune on an unbalanced sample, as the original
     recipe: Recipe = PBFT_RECIPE                     # fine-tuning recipe (or the fields that differ from PBFT_RECIPE)
     lora: LoRA = field(default_factory=LoRA)
-    lora_recipe: Recipe | None = None                # the LoRA runs' recipe (None: `recipe`)
+    lora_recipe: Recipe | None = None                # LoRA's recipe (None: `recipe`; a dict: what differs from it)
     checkpoint_every: int = 0                        # also checkpoint fine-tuning every k updates (0: every 5 minutes)
     tensorboard: bool = False                        # also log fine-tuning runs to TensorBoard (OUT/RUN/tensorboard)
     gpus: int = 1                                    # GPUs of the node the study runs on (where large models go)
@@ -69,7 +69,7 @@ class IclVsFtConfig(StudyConfig):
         check_positive('gpus', self.gpus, whole=True, example=8)
         check_positive('gpu_gib', self.gpu_gib, example=80)
         self.recipe = as_recipe(self.recipe, PBFT_RECIPE)
-        if self.lora_recipe is not None: self.lora_recipe = as_recipe(self.lora_recipe, PBFT_RECIPE)
+        if self.lora_recipe is not None: self.lora_recipe = as_recipe(self.lora_recipe, self.recipe)
 
 # %% ../nbs/23_icl_vs_ft.ipynb #3d5953a0
 @dataclass
@@ -115,7 +115,7 @@ def run_params(cfg: IclVsFtConfig, data: IclVsFtData, model: str, method: str, p
     how = {} if method == 'icl' else dict(recipe=(cfg.lora_recipe or cfg.recipe) if method == 'lora' else cfg.recipe,
                                           balanced=cfg.balanced_ft, lora=cfg.lora if method == 'lora' else None)
     return dict(model=model, method=method, pattern=pat, n=n, seed=seed, data=data.fingerprint(),
-                precision=cfg.precision, **how)
+                precision=cfg.precision, **how) | cfg.weights()
 
 def _answer_both(answer, data: IclVsFtData) -> pd.DataFrame:
     return pd.concat([answer(data.in_domain).assign(domain='in'), answer(data.ood).assign(domain='ood')])
@@ -125,7 +125,8 @@ def one_run(cfg: IclVsFtConfig, data: IclVsFtData, model_name: str, method: str,
     "Draw the shots, adapt or prompt, answer both evaluation sets; saves `shots` and `answers` under `folder`."
     pat = pattern(pat_name)
     shots = sample_shots(data.train, n, seed, balanced=cfg.balanced_ft or method == 'icl')
-    model, tok = load_model(model_name, seed=seed, attentions=False, **(placed or {}))   # `placed`: kwargs of a plan
+    kw = dict(dtype=cfg.dtype) | (placed or {})                       # `placed`: kwargs of a plan (its own dtype)
+    model, tok = load_model(model_name, seed=seed, attentions=False, **kw)
     if not placed: model = model.to(default_device())
     size = model.num_parameters()
     if method == 'icl':
@@ -451,6 +452,7 @@ PRESETS = {
                   sizes=dict(brown_nli=dict(train=512, dev=48, test=48), brown_hans=dict(test=6)),
                   recipe=dict(lr=1e-4, epochs=5), lora_recipe=dict(lr=1e-3, epochs=5)),
     'paper': dict(models=OPT + PYTHIA, data_seeds=list(range(10)), in_domain='rte', ood='hans', gpus=8,
+                  lora_recipe=dict(lr=1e-4),     # LoRA's B starts at 0: at full fine-tuning's 1e-5 it barely moves
                   paths=dict(rte='glue/RTE', mnli='glue/MNLI', hans='hans/heuristics_evaluation_set.txt')),
     'tiny': dict(models=['tiny-llama', 'tiny-opt'], data_seeds=[0, 1], shots=[4],
                  sizes=dict(brown_nli=dict(train=32, dev=8, test=8), brown_hans=dict(test=2)),

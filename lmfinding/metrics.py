@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.metrics import f1_score, matthews_corrcoef
 
 # %% auto #0
-__all__ = ['DIGITS', 'score', 'weighted_scores', 'predictions_text', 'text_predictions', 'majority_score']
+__all__ = ['TASK_METRICS', 'DIGITS', 'score', 'metric_of', 'weighted_scores', 'predictions_text', 'text_predictions',
+           'majority_score']
 
 # %% ../nbs/09_metrics.ipynb #20c4b221
 def score(metric: str, y, pred) -> float:
@@ -18,6 +19,12 @@ def score(metric: str, y, pred) -> float:
     if metric == 'mcc': return float(matthews_corrcoef(y, pred))
     if metric == 'acc_f1': return float(((y == pred).mean() + f1_score(y, pred, zero_division=0)) / 2)
     raise ValueError(f"unknown metric {metric!r}: use 'acc', 'mcc' or 'acc_f1'")
+
+TASK_METRICS = {'cola': 'mcc', 'mrpc': 'acc_f1'}          # the GLUE papers' metric per task; every other: accuracy
+
+def metric_of(task: str) -> str:
+    "The metric task `task` is scored with: MCC for CoLA, (accuracy + F1) / 2 for MRPC, accuracy otherwise."
+    return TASK_METRICS.get(task, 'acc')
 
 # %% ../nbs/09_metrics.ipynb #5e8431b3
 def _counts(hit: np.ndarray, w: np.ndarray) -> np.ndarray: return hit.astype(float) @ w.T

@@ -14,7 +14,7 @@ from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoModel
 from .assets import asset
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'LAYER', 'FAMILIES', 'TINY', 'ModelNameError', 'Family', 'family', 'kind_of', 'tiny_config',
+__all__ = ['EMBEDDED', 'LAYER', 'FAMILIES', 'TINY', 'DTYPES', 'ModelNameError', 'Family', 'family', 'kind_of', 'tiny_config',
            'model_source', 'load_tokenizer', 'load_model', 'config_of', 'param_count', 'Layers', 'batch_inputs',
            'encode']
 
@@ -122,15 +122,21 @@ def _quiet():
         transformers.logging.set_verbosity(v)
         transformers.utils.logging.enable_progress_bar()
 
+DTYPES = ('float32', 'auto')   # the weights as loaded: fp32 master weights whatever the checkpoint holds, or its own
+
 def load_model(name: str, head: str | None = None, num_labels: int = 2, attentions: bool = True, seed: int = 0,
-               **placement) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+               dtype: str = 'float32', **placement) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     "Model `name` (`head`: None for the bare encoder, `'classify'` for a new classifier) and its tokenizer."
+    if not isinstance(dtype, torch.dtype) and dtype not in DTYPES:
+        raise ValueError(f'dtype={dtype!r}: use one of {DTYPES}')
     if name in TINY:
         if placement:
             raise ValueError(f'{name} is built in memory; placement {sorted(placement)} needs a saved or hub model')
         return _from_tiny(name, head, num_labels, seed)
     src, tok = model_source(name), load_tokenizer(name)
-    kw = (dict(attn_implementation='eager') if attentions else {}) | placement
+    kw = dict(attn_implementation='eager') if attentions else {}
+    kw['dtype'] = dtype if isinstance(dtype, torch.dtype) else getattr(torch, dtype, dtype)   # 'auto' stays 'auto'
+    kw |= placement                                             # a placement's own dtype (bf16 ICL on GPUs) wins
     try:
         kind = kind_of(AutoConfig.from_pretrained(src))
         torch.manual_seed(seed)   # the new head's initialisation

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from .data import Task
 from .features import Features, extract, load_features, save_features
-from .metrics import majority_score, text_predictions
+from .metrics import majority_score, metric_of, text_predictions
 from .models import load_model
 from .probe import probe_layers
 from .params import check_names, check_seeds
@@ -19,7 +19,7 @@ from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, bootstrap_means, i
                                   paired, premise_failed, untested)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              resume, run_folder, save_tables)
-from .train import ENCODER_FILE, Recipe, finetune_encoder, load_encoder, save_encoder
+from .train import ENCODER_FILE, Recipe, finetune_encoder, label_ids, load_encoder, save_encoder
 
 # %% auto #0
 __all__ = ['ANSWERS', 'PROBE_TABLES', 'TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'REPLICATE', 'PER',
@@ -62,9 +62,9 @@ def checkpoints(cfg: ProbingConfig) -> list[dict]:
 def checkpoint_runs(cfg: ProbingConfig, out, ft_tasks: dict[str, Task]) -> list[Run]:
     "One run per (model, checkpoint), identified by what makes its encoder."
     def params(m, ck):
-        if ck['ft_seed'] < 0: return dict(model=m, checkpoint='pretrained')
+        if ck['ft_seed'] < 0: return dict(model=m, checkpoint='pretrained') | cfg.weights()
         return dict(model=m, finetune_task=ck['finetune_task'], seed=ck['ft_seed'], recipe=cfg.recipe,
-                    data=ft_tasks[ck['finetune_task']].fingerprint(), precision=cfg.precision)
+                    data=ft_tasks[ck['finetune_task']].fingerprint(), precision=cfg.precision) | cfg.weights()
     return [Run((m, ck), run_folder(out, m, ck['checkpoint']), params(m, ck)) for m in cfg.models
             for ck in checkpoints(cfg)]
 
@@ -101,8 +101,9 @@ def probe_encoder(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig, **
 
 # %% ../nbs/21_probing.ipynb #8be98008
 def finetune_table(hist_evals: pd.DataFrame, task: Task, **meta) -> pd.DataFrame:
-    "The dev scores of one fine-tuning, with the dev split's majority-class score as `majority`."
-    base = majority_score('acc', task.split('train').label, task.split('dev').label)
+    "The dev scores of one fine-tuning (the task's metric), with the dev split's majority-class score as `majority`."
+    ids = lambda split: label_ids(task, task.split(split)).numpy()
+    base = majority_score(metric_of(task.name), ids('train'), ids('dev'))
     return hist_evals.assign(majority=base, **meta)
 
 # %% ../nbs/21_probing.ipynb #3c837338
@@ -110,14 +111,14 @@ PROBE_TABLES = ('probe', 'entropy', 'probe_items')   # each probe run's tables
 TABLES = PROBE_TABLES + ('finetune',)
 FIGURES = {}                             # name -> how to draw it from the Results: filled under Figures
 
-def _pretrained(model_name: str):
+def _pretrained(model_name: str, dtype: str = 'float32'):
     set_seed(0)
-    return load_model(model_name)
+    return load_model(model_name, dtype=dtype)
 
 def _finetuned(cfg, ck: Run, task: Task, device):
     model_name, c = ck.key
     set_seed(c['ft_seed'])
-    return finetune_encoder(model_name, task, cfg.recipe, c['ft_seed'], device, cfg.precision)
+    return finetune_encoder(model_name, task, cfg.recipe, c['ft_seed'], device, cfg.precision, cfg.dtype)
 
 class _Checkpoint:
     "The encoder of one checkpoint run: made once, by its own run or by the first of its probe runs that needs it."
@@ -128,7 +129,7 @@ class _Checkpoint:
         "The checkpoint run: fine-tune (or load the pre-trained encoder), save the dev scores, keep the weights."
         model_name, c = self.ck.key
         if c['ft_seed'] < 0:
-            self.made, ft = _pretrained(model_name), pd.DataFrame()
+            self.made, ft = _pretrained(model_name, self.cfg.dtype), pd.DataFrame()
         else:
             task = self.ft_tasks[c['finetune_task']]
             model, tok, evals = _finetuned(self.cfg, self.ck, task, self.device)
@@ -143,7 +144,7 @@ class _Checkpoint:
         if self.made is None:
             model_name, c = self.ck.key
             task = self.ft_tasks.get(c['finetune_task'])
-            if c['ft_seed'] < 0: self.made = _pretrained(model_name)
+            if c['ft_seed'] < 0: self.made = _pretrained(model_name, self.cfg.dtype)
             elif (self.ck.folder/ENCODER_FILE).exists():
                 self.made = load_encoder(model_name, len(task.labels), self.ck.folder)
             else: self.made = _finetuned(self.cfg, self.ck, task, self.device)[:2]   # not kept: the same seed again

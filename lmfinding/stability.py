@@ -10,31 +10,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .data import Task
-from .metrics import majority_score, predictions_text, text_predictions, weighted_scores
+from .metrics import majority_score, metric_of, predictions_text, text_predictions, weighted_scores
 from .models import load_model
 from .params import check_choice, check_names, check_positive, check_seeds, wrong
 from .runs import default_device, load_results, run_record, save_results
-from .statistics import (BOOT, Claim, Drawn, Evidence, all_of, bootstrap_means, equivalence, fewer_failures,
-                                  item_draws, judge_family, noninferiority, sd_reduction, untested, welch)
+from .statistics import (ALPHA, BOOT, FEW, Claim, Drawn, Evidence, all_of, bootstrap_means, equivalence,
+                                  fewer_failures, item_draws, judge_family, noninferiority, sd_reduction, untested,
+                                  welch)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              read_table, resume, run_folder, save_tables)
 from .surface import plot_surface, segment_barrier
 from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
-__all__ = ['METRICS', 'SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'RUN', 'TABLES', 'TABLE1',
+__all__ = ['SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'RUN', 'TABLES', 'TABLE1',
            'STD_REDUCTION', 'MEAN_GAIN', 'MEAN_MARGIN', 'STD_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'PER',
-           'StabilityConfig', 'metric_of', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
-           'reported_score', 'stability_table', 'initial_model', 'run_params', 'one_run', 'run_table', 'item_table',
-           'study_runs', 'run_grid', 'config', 'downsample_base', 'downsample_config', 'remake', 'with_outcome',
-           'plot_training', 'plot_grad_norms', 'plot_downsampled', 'figures', 'loss_ratios', 'lower_grads',
-           'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores',
-           'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'basin_claim', 'recipe_claim',
-           'claims']
+           'StabilityConfig', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
+           'reported_score', 'stability_table', 'initial_model', 'run_params', 'one_run', 'failure_baseline',
+           'run_table', 'item_table', 'study_runs', 'run_grid', 'config', 'downsample_base', 'downsample_config',
+           'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled', 'figures', 'loss_ratios',
+           'lower_grads', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects',
+           'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'basin_claim',
+           'recipe_claim', 'claims', 'table1']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
-METRICS = {'cola': 'mcc', 'mrpc': 'acc_f1'}          # every other task: accuracy
-
 @dataclass
 class StabilityConfig(StudyConfig):
     "Everything that defines a many-seeds fine-tuning study (and `paths`, `sizes`, `data_seed`)."
@@ -66,8 +65,6 @@ class StabilityConfig(StudyConfig):
     def plain(self) -> list[str]:
         "The recipes without mixout: their parameters are the plain model's (a loss surface can pass through them)."
         return [name for name, r in self.recipes.items() if not r.mixout]
-
-def metric_of(task: str) -> str: return METRICS.get(task, 'acc')
 
 def selection_split(task: Task, seed: int = 0) -> Task:
     "A task whose labelled `dev` is reported as `test`, with a new `dev` for selection drawn from `train`."
@@ -116,10 +113,11 @@ def reported_score(evals: pd.DataFrame, select: str = 'last', report: str = 'tes
 
 # %% ../nbs/22_stability.ipynb #4c42b06f
 def stability_table(runs: pd.DataFrame) -> pd.DataFrame:
-    "Per task and recipe: std, mean, max of `score` over seeds (in points) and the number of failed runs."
+    "Per task and recipe: std, mean, max of `score` over seeds (points), failed runs and the failure baseline (points)."
     t = runs.groupby(['task', 'recipe']).agg(std=('score', 'std'), mean=('score', 'mean'), max=('score', 'max'),
-                                             seeds=('score', 'size'), failed=('failed', 'sum')).reset_index()
-    t[['std', 'mean', 'max']] *= 100
+                                             seeds=('score', 'size'), failed=('failed', 'sum'),
+                                             baseline=('baseline', 'first')).reset_index()
+    t[['std', 'mean', 'max', 'baseline']] *= 100
     return t
 
 # %% ../nbs/22_stability.ipynb #d2dd1ecc
@@ -127,12 +125,13 @@ RUN_TABLES = ('log', 'evals', 'grads', 'preds')         # each run's tables (pre
 
 def initial_model(cfg: StabilityConfig, task: Task, seed: int):
     "The model a run with `seed` starts from: the pre-trained encoder and its seeded new head."
-    return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed, attentions=False)
+    return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed, attentions=False,
+                      dtype=cfg.dtype)
 
 def run_params(cfg: StabilityConfig, task: Task, recipe: str, seed: int) -> dict:
     "What decides the results of one run: the model, the data's fingerprint, the recipe, the seed, the arithmetic."
     return dict(model=cfg.model, task=task.name, data=task.fingerprint(), recipe=cfg.recipes[recipe], seed=seed,
-                precision=cfg.precision)
+                precision=cfg.precision) | cfg.weights()
 
 def one_run(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Path, record: dict):
     "Fine-tune once and save the run's log, evaluations, gradient norms and test answers under `folder`."
@@ -147,13 +146,15 @@ def one_run(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Pa
     return model
 
 # %% ../nbs/22_stability.ipynb #882de002
-def _baseline(task: Task) -> float:
-    tr, te = task.split('train'), task.split('test')
-    return majority_score(metric_of(task.name), label_ids(task, tr).numpy(), label_ids(task, te).numpy())
+def failure_baseline(cfg: StabilityConfig, task: Task) -> float:
+    "The majority-class score on `task`'s reported split, the majority taken over the task's whole training set."
+    whole = cfg.task(task.name, ('train', 'dev')).split('train')          # before the selection dev or down-sampling
+    return majority_score(metric_of(task.name), label_ids(task, whole).numpy(),
+                          label_ids(task, task.split('test')).numpy())
 
-def run_table(evals: pd.DataFrame, tasks: dict, select: str) -> pd.DataFrame:
+def run_table(evals: pd.DataFrame, baselines: dict, select: str) -> pd.DataFrame:
     "One row per run: its reported score under `select`, its task's majority baseline, and whether it failed."
-    runs = pd.DataFrame([dict(task=t, recipe=r, seed=s, baseline=_baseline(tasks[t]), score=reported_score(g, select))
+    runs = pd.DataFrame([dict(task=t, recipe=r, seed=s, baseline=baselines[t], score=reported_score(g, select))
                          for (t, r, s), g in evals.groupby(['task', 'recipe', 'seed'])])
     return runs.assign(failed=failed(runs.score, runs.baseline))
 
@@ -181,7 +182,8 @@ def run_grid(cfg: StabilityConfig, out, overwrite: bool = False) -> dict[str, pd
         return list(RUN_TABLES)
     tables = gather(resume(runs, one, 'runs', overwrite, RUN_TABLES), RUN_TABLES)
     preds = tables.pop('preds')
-    return dict(runs=run_table(tables['evals'], tasks, cfg.select),
+    baselines = {t: failure_baseline(cfg, task) for t, task in tasks.items()}
+    return dict(runs=run_table(tables['evals'], baselines, cfg.select),
                 items=item_table(preds, tables['evals'], tasks, cfg.select)) | tables
 
 
@@ -212,9 +214,11 @@ def downsample_config(cfg: StabilityConfig, task: str, n: int, recipe: str | Non
     recipe = recipe or downsample_base(cfg)
     r = cfg.recipes[recipe]
     full = len(study_tasks(replace(cfg, tasks=[task]))[task].split('train'))
-    every = max(1, math.ceil(full / r.batch_size) // r.evals_per_epoch)        # as often as on the full set
+    batches = math.ceil(full / r.batch_size)                                  # one epoch of the full set
+    every = max(1, batches // r.evals_per_epoch)                              # as often as on the full set
+    few = r if r.steps is None else replace(r, steps=math.ceil(r.steps * math.ceil(n / r.batch_size) / batches))
     return replace(cfg, tasks=[task], train_limit=n,
-                   recipes={'few_epochs': r, 'full_steps': replace(r, steps=r.total_steps(full), eval_every=every)})
+                   recipes={'few_epochs': few, 'full_steps': replace(r, steps=r.total_steps(full), eval_every=every)})
 
 # %% ../nbs/22_stability.ipynb #3b70a9d7
 def remake(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Path):
@@ -491,3 +495,15 @@ def claims(res: Results, early: int = 50) -> list[Claim]:
     items, down_items = res.tables.get('items'), res.tables.get('downsampled_items')
     return [flat_loss_claim(res.log, res.runs), downsampled_claim(res.downsampled, res.runs, items, down_items),
             vanishing_claim(res.grads, res.runs, early), basin_claim(surf), recipe_claim(res.runs, strong, items)]
+
+# %% ../nbs/22_stability.ipynb #297a3a2c
+def table1(runs: pd.DataFrame, strong: str = 'mosbach', items: pd.DataFrame | None = None) -> pd.DataFrame:
+    "`stability_table` plus `std_lower`: the strong recipe's std significantly lower than every other's on its task."
+    t = stability_table(runs)
+    lower = {}
+    for task, g in runs.groupby('task'):
+        others, s = [r for r in g.recipe.unique() if r != strong], g[g.recipe == strong]
+        if s.empty or not others: continue
+        evs = [sd_reduction(_scores(items, s, task, strong), _scores(items, g[g.recipe == r], task, r)) for r in others]
+        lower[task] = all(e.p < ALPHA and min(e.n) >= FEW for e in evs)            # as a verdict: FEW replicates
+    return t.assign(std_lower=[r.recipe == strong and lower.get(r.task, False) for r in t.itertuples()])

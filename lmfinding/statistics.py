@@ -18,7 +18,8 @@ __all__ = ['ALPHA', 'POWER', 'EQUIVALENCE', 'FEW', 'WORDS', 'MEANING', 'BOOT', '
            'item_means', 'from_draws', 'bootstrap_means', 'multibootstrap', 'sd_reduction', 'fewer_failures', 'holm',
            'holm_family', 'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p',
            'power_note', 'verdict', 'equivalence', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed',
-           'against_family', 'judge_family', 'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims']
+           'against_family', 'judge_family', 'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims',
+           'read_claims', 'compare_claims']
 
 # %% ../nbs/15_statistics.ipynb #ba873af0
 ALPHA = .05    # significance level; one-sided where the claim has a direction
@@ -460,3 +461,18 @@ def claims_table(claims: list[Claim]) -> pd.DataFrame:
 def save_claims(claims: list[Claim], folder, record: dict) -> Path:
     "Save `claims` as `folder/claims.csv`, with the run `record` beside it as `claims.run.json`."
     return save_results(claims_table(claims), folder, 'claims', record)
+
+def read_claims(folder) -> pd.DataFrame:
+    "The `claims.csv` a findings notebook saved under `folder`."
+    f = Path(folder)/'claims.csv'
+    if not f.exists():
+        raise FileNotFoundError(f'{folder}: no claims.csv there: give the out_dir of a finished findings notebook '
+                                '(or a sweep\'s results folder after its analysis)')
+    return pd.read_csv(f)
+
+def compare_claims(a, b, names=('a', 'b')) -> pd.DataFrame:
+    "The claims of two results folders side by side: per claim each one's verdict, estimate, 95% interval and n."
+    key, cols = ['claim', 'statement'], ['verdict', 'estimate', 'lo', 'hi', 'n']
+    m = read_claims(a)[key + cols].merge(read_claims(b)[key + cols], on=key, how='outer',
+                                         suffixes=[f' ({n})' for n in names])
+    return m.assign(same=m[f'verdict ({names[0]})'] == m[f'verdict ({names[1]})']).set_index(key)

@@ -7,19 +7,22 @@ from __future__ import annotations
 import copy, json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from .data import Task
 from .precision import check_precision
-from .params import ParameterError
+from .models import DTYPES
+from .params import ParameterError, check_choice
 from .runs import (COMPLETE, RunMismatch, atomic_write, claim, differences, is_complete, load_results,
                             mark_complete, run_record, save_results)
 from .tasks import study_task
 from .train import RECIPES, Recipe
 
 # %% auto #0
-__all__ = ['RECIPE_FIELDS', 'plain', 'StudyConfig', 'as_recipe', 'preset', 'run_folder', 'Run', 'check_runs', 'resume',
-           'read_table', 'gather', 'save_tables', 'save_figure', 'Results', 'finish', 'load_study']
+__all__ = ['RECIPE_FIELDS', 'MERGED', 'plain', 'StudyConfig', 'as_recipe', 'preset', 'run_folder', 'Run', 'check_runs', 'resume',
+           'read_table', 'gather', 'save_tables', 'save_figure', 'markdown_table', 'latex_table', 'formatted',
+           'Results', 'finish', 'load_study']
 
 # %% ../nbs/20_study.ipynb #fbf47862
 def plain(value):
@@ -33,8 +36,15 @@ class StudyConfig:
     sizes: dict = field(default_factory=dict)   # offline tasks' split sizes: {split: n} for all, or {task: {split: n}}
     data_seed: int = 0                          # which Brown sentences the offline tasks draw
     precision: str = 'fp32'                     # arithmetic of training, extraction and ICL: 'fp32', 'tf32' or 'bf16'
+    dtype: str = 'float32'                      # the weights as loaded: 'float32' whatever the checkpoint holds, or 'auto'
 
-    def __post_init__(self): check_precision(self.precision)
+    def __post_init__(self):
+        check_precision(self.precision)
+        check_choice('dtype', self.dtype, DTYPES)
+
+    def weights(self) -> dict:
+        "The weights' dtype as a run parameter: none at the default 'float32' (so runs made before it stay valid)."
+        return {} if self.dtype == 'float32' else dict(dtype=self.dtype)
 
     def task(self, name: str, needs=('train', 'dev', 'test')) -> Task:
         "Task `name` of this study, with the splits it `needs` (see `lmfinding.tasks.study_task`)."
@@ -63,12 +73,21 @@ def _under(data_dir, paths) -> dict:
                              "e.g. -y 'paths: {my_probe: probing/my_probe.txt}'")
     return {t: Path(data_dir or 'data')/p for t, p in paths.items()}
 
+MERGED = ('recipe', 'lora_recipe')   # a dict override of these merges field by field into the preset's dict
+
+def _merged(key: str, old, new):
+    return old | new if key in MERGED and isinstance(old, dict) and isinstance(new, dict) else new
+
 def preset(presets: dict, name: str, data_dir=None, **overrides) -> dict:
-    "The fields of preset `name`: its `paths`, override `paths` under `data_dir` (default 'data'), overrides on top."
+    "Preset `name`'s fields: its `paths` under `data_dir` (None: the hub), override `paths` too, overrides on top."
     if name not in presets: raise ValueError(f'unknown preset {name!r}: use one of {list(presets)}')
     kw = copy.deepcopy(presets[name])
-    kw['paths'] = _under(data_dir, kw.get('paths', {})) | _under(data_dir, overrides.pop('paths', None) or {})
-    return kw | {k: v for k, v in overrides.items() if v is not None}
+    own = _under(data_dir, kw.get('paths', {})) if data_dir is not None else {}     # no data_dir: tasks from the hub
+    kw['paths'] = own | _under(data_dir, overrides.pop('paths', None) or {})
+    if data_dir is not None and not presets[name].get('paths') and not kw['paths']:
+        raise ParameterError(f'data_dir={str(data_dir)!r} is given, but preset {name!r} reads no files: its tasks are '
+                             "built offline. Use preset='paper', or give `paths` of your own task files under it")
+    return kw | {k: _merged(k, kw.get(k), v) for k, v in overrides.items() if v is not None}
 
 # %% ../nbs/20_study.ipynb #9a645c71
 def run_folder(out, *parts) -> Path:
@@ -125,6 +144,27 @@ def save_figure(fig, out, name: str) -> None:
     "Save `fig` as `out/name.png` (120 dpi, cropped to its content); the README and the site find it by `name`."
     fig.savefig(Path(out)/f'{name}.png', dpi=120, bbox_inches='tight')
 
+def _cell(v) -> str:
+    if isinstance(v, (bool, np.bool_)): return 'yes' if v else ''
+    return f'{v:.3g}' if isinstance(v, (float, np.floating)) else str(v)
+
+def markdown_table(df: pd.DataFrame) -> str:
+    "`df` as a Markdown table, its index as the first columns when named."
+    d = df.reset_index() if any(n is not None for n in df.index.names) else df
+    rows = [list(map(str, d.columns))] + [[_cell(v) for v in r] for r in d.itertuples(index=False)]
+    line = lambda r: '| ' + ' | '.join(c.replace('|', '\\|') for c in r) + ' |'
+    return '\n'.join([line(rows[0]), '|' + '---|' * len(rows[0])] + [line(r) for r in rows[1:]]) + '\n'
+
+def latex_table(df: pd.DataFrame, caption: str = '') -> str:
+    "`df` as a booktabs LaTeX table (numbers to 3 significant digits), its index as the first columns when named."
+    d = df.reset_index() if any(n is not None for n in df.index.names) else df
+    return d.map(_cell).to_latex(index=False, caption=caption or None, escape=True)
+
+def formatted(df: pd.DataFrame, out, name: str, caption: str = '') -> list[Path]:
+    "Write `df` as `out/name.md` and `out/name.tex` (for a paper), written whole or not at all."
+    return [atomic_write(Path(out)/f'{name}.md', markdown_table(df)),
+            atomic_write(Path(out)/f'{name}.tex', latex_table(df, caption))]
+
 class Results:
     "A study's `tables` (also as attributes), its run `record`, its folder `out` and how to draw its `figures`."
     def __init__(self, tables: dict, record: dict, out, figures: dict | None = None):
@@ -141,6 +181,11 @@ class Results:
         save_results(df, self.out, name, self.record)
         self.tables[name] = df
         return df
+
+    def save_formatted(self, name: str, df: pd.DataFrame, caption: str = '') -> pd.DataFrame:
+        "Save `df` as `name` (CSV and record, `save`), and as `name.md` and `name.tex` beside it; return it."
+        formatted(df, self.out, name, caption)
+        return self.save(name, df.reset_index() if any(n is not None for n in df.index.names) else df)
 
     def save_figure(self, name: str):
         "Draw the figure `name` of this study, save it as `out/name.png` and return it (None: nothing to draw)."

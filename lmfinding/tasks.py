@@ -4,13 +4,15 @@
 
 # %% ../nbs/05_tasks.ipynb #5a0b0003
 from __future__ import annotations
+import warnings
 from pathlib import Path
+import numpy as np
 from .brown import BROWN_TASKS, brown_task
 from .data import (FORMATS, SENTEVAL_TASKS, DataError, Task, check_task, load_hub, read_glue, read_hans,
                             read_senteval)
 
 # %% auto #0
-__all__ = ['load_task', 'task_sizes', 'study_task']
+__all__ = ['CARVE', 'SENTEVAL_WORDS', 'load_task', 'task_sizes', 'carve_splits', 'study_task']
 
 # %% ../nbs/05_tasks.ipynb #5d7ec274
 def load_task(name: str, path=None, seed: int = 0, **sizes) -> Task:
@@ -33,7 +35,31 @@ def task_sizes(name: str, sizes: dict) -> dict:
     return sizes.get(name, {}) if per_task else sizes
 
 # %% ../nbs/05_tasks.ipynb #5a0b0008
+CARVE = .1   # share of a SentEval file's training lines carved out for each missing split (SentEval: 100k, 10k, 10k)
+SENTEVAL_WORDS = {'train': 'tr', 'dev': 'va', 'test': 'te'}
+
+def carve_splits(task: Task, needs, seed: int = 0) -> Task:
+    "`task` with each split of `needs` it lacks (dev, test) carved out of its training lines: a seeded tenth each."
+    have = set(task.rows.split)
+    missing = [s for s in needs if s not in have and s != 'train']
+    if not missing or 'train' not in have: return task
+    rows = task.rows.copy()
+    train = np.random.default_rng(seed).permutation(np.flatnonzero(rows.split == 'train'))
+    k = max(1, int(len(train) * CARVE))
+    for i, s in enumerate(missing): rows.loc[train[i * k:(i + 1) * k], 'split'] = s
+    what = ' and '.join(f"'{SENTEVAL_WORDS[s]}'" for s in missing)
+    warnings.warn(f'{task.source}: no {what} lines, so {len(missing) * k} of its {len(train)} training lines are '
+                  f'carved out for them (a tenth each, seed {seed})')
+    return Task(task.name, rows, task.labels, f'{task.source} ({what} carved from tr, seed {seed})')
+
+def _senteval_file(name: str, paths: dict) -> bool:
+    "Whether task `name` is read from a SentEval-format file (see `load_task`)."
+    if name not in paths: return False
+    return name in SENTEVAL_TASKS or (name not in FORMATS and Path(paths[name]).is_file())
+
 def study_task(name: str, paths: dict, sizes: dict, seed: int = 0, needs=('train', 'dev', 'test')) -> Task:
     "Task `name` from its files in `paths`, or built offline with its `sizes`, with the splits a study `needs`."
     kw = {} if name in paths else task_sizes(name, sizes)
-    return check_task(load_task(name, paths.get(name), seed=seed, **kw), needs)
+    task = load_task(name, paths.get(name), seed=seed, **kw)
+    if _senteval_file(name, paths): task = carve_splits(task, needs, seed)
+    return check_task(task, needs, SENTEVAL_WORDS if _senteval_file(name, paths) else None)

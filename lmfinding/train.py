@@ -15,7 +15,7 @@ from safetensors.torch import load_model as load_weights, save_model as save_wei
 from tqdm.auto import tqdm
 from .data import Task
 from .precision import autocast_forward, check_precision, precision_scope
-from .metrics import predictions_text, score
+from .metrics import metric_of, predictions_text, score
 from .models import LAYER, FAMILIES, batch_inputs, family, load_model
 from .mixout import apply_mixout
 from .runs import set_seed
@@ -399,10 +399,10 @@ def train(model,                              # the model to fine-tune, in place
 ENCODER_FILE = 'encoder.safetensors'
 
 def finetune_encoder(model_name: str, task: Task, recipe: Recipe = Recipe(), seed: int = 0, device: str = 'cpu',
-                     precision: str = 'fp32'):
+                     precision: str = 'fp32', dtype: str = 'float32'):
     "Fine-tune `model_name` with a new classifier head on `task`: the classifier, its tokenizer and the dev scores."
-    model, tok = load_model(model_name, head='classify', num_labels=len(task.labels), seed=seed)
-    hist = train(model.to(device), tok, task, recipe, seed=seed, precision=precision)
+    model, tok = load_model(model_name, head='classify', num_labels=len(task.labels), seed=seed, dtype=dtype)
+    hist = train(model.to(device), tok, task, recipe, seed=seed, metric=metric_of(task.name), precision=precision)
     return model, tok, hist.evals
 
 def save_encoder(model, folder) -> Path:

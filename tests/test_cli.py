@@ -83,3 +83,16 @@ def test_user_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and r.stderr.startswith('lmfinding sweep: '), r.stderr
     d = run('--debug', 'tasks', 'no_such_task')
     assert d.returncode == 1 and 'Traceback' in d.stderr and "unknown task 'no_such_task'" in d.stderr
+
+
+def test_compare_puts_two_results_folders_side_by_side(tmp_path):
+    import pandas as pd
+    for name, word in (('quick', 'inconclusive'), ('full', 'held')):
+        (tmp_path/name).mkdir()
+        pd.DataFrame(dict(claim=['a', 'b'], statement=['x', 'y'], verdict=[word, 'held'], estimate=[1., 2.],
+                          lo=[0., 1.], hi=[2., 3.], n=['5', '5'])).to_csv(tmp_path/name/'claims.csv', index=False)
+    r = run('compare', str(tmp_path/'quick'), str(tmp_path/'full'))
+    assert r.returncode == 0, r.stderr
+    assert '| claim | statement | verdict (quick) |' in r.stdout and '1 of 2 claims have other verdicts' in r.stdout
+    missing = run('compare', str(tmp_path/'quick'), str(tmp_path/'none'))
+    assert missing.returncode == 2 and 'no claims.csv there' in missing.stderr and 'Traceback' not in missing.stderr

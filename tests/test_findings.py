@@ -40,5 +40,5 @@ def test_findings_notebook_on_tiny_preset(nb, tmp_path):
     names = pm.inspect_notebook(str(nb))
     bogus = dict(models=['no-such-model']) if 'models' in names else dict(model='no-such-model')
     pm.execute_notebook(nb, tmp_path/'again.ipynb', cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
-                        parameters=dict(preset='tiny', out_dir=str(out), results_only=True, data_dir='/nonexistent', **bogus))
+                        parameters=dict(preset='tiny', out_dir=str(out), results_only=True, **bogus))
     assert _verdicts(_text(nbformat.read(tmp_path/'again.ipynb', as_version=4))) == verdicts

@@ -180,7 +180,7 @@ def test_gathered_sweep_is_analysed_without_models(tmp_path):
     assert len(record['cells']) == 2 and all(c['params']['models'] for c in record['cells'].values())
     pm.execute_notebook(nb, tmp_path/'all.ipynb', cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
                         parameters=dict(preset='tiny', out_dir=str(gathered), results_only=True,
-                                        models=['no-such-model'], data_dir='/nonexistent'))
+                                        models=['no-such-model']))
     welch = pd.read_csv(gathered/'welch_ood.csv')
     assert set(welch.icl_model) == set(welch.ft_model) == {'tiny-llama', 'tiny-opt'}, welch
     assert len(welch) == 2 * 2 * 2                                     # ICL model x FT model x FT method
