@@ -20,7 +20,8 @@ from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device
 from .scale import placements
 from .statistics import (ALPHA, Claim, Evidence, all_of, holm, holm_family, judge, judge_family,
-                                  multibootstrap, noninferiority, numbers, one_sample, paired, power_note, untested, welch)
+                                  multibootstrap, noninferiority, numbers, one_sample, paired, power_note, untested,
+                                  welch)
 from .metrics import majority_score
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              resume, run_folder, save_tables)
@@ -309,7 +310,7 @@ def _matched(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return a, b, len(a) > 1 and a.seed.tolist() == b.seed.tolist()
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, margin: float | None = None) -> Evidence:
-    "FT or ICL rows `a` - `b` (points): a paired t where they share the data seeds, else Welch's; non-inferior if `margin`."
+    "Rows `a` - `b` (points): a paired t where they share the data seeds, else Welch's; non-inferiority if `margin`."
     a, b, same = _matched(a, b)
     if margin is not None: return noninferiority(_points(a.acc), _points(b.acc), margin, paired=same)
     return paired(_points(a.acc), _points(b.acc)) if same else welch(_points(a.acc), _points(b.acc))

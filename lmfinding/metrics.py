@@ -59,7 +59,8 @@ def predictions_text(ids) -> str:
     "Label indices (0..35) as one character each."
     ids = np.asarray(ids, int).ravel()
     if len(ids) and (ids.min() < 0 or ids.max() >= len(DIGITS)):
-        raise ValueError(f'label indices must lie in 0..{len(DIGITS) - 1} to be kept as text, not {ids.min()}..{ids.max()}')
+        raise ValueError(f'label indices must lie in 0..{len(DIGITS) - 1} to be kept as text, '
+                         f'not {ids.min()}..{ids.max()}')
     return ''.join(DIGITS[i] for i in ids)
 
 def text_predictions(text: str) -> np.ndarray:

@@ -42,6 +42,7 @@ class ProbingConfig(StudyConfig):
     batch_size: int = 64                   # sentences per extraction pass
     max_length: int = 128                  # tokens per sentence, at most
     keep_encoders: bool = True             # keep fine-tuned weights, so a new probing task needs no fine-tuning
+    mdl: bool = True                       # also the online code length of the labels (MDL) per layer and pooling
 
     def __post_init__(self):
         super().__post_init__()
@@ -71,7 +72,7 @@ def checkpoint_runs(cfg: ProbingConfig, out, ft_tasks: dict[str, Task]) -> list[
 def probe_runs(cfg: ProbingConfig, ck: Run, tasks: dict[str, Task]) -> list[Run]:
     "One run per probing task of checkpoint `ck`, identified by the checkpoint, the probing data and the extraction."
     how = dict(poolings=list(cfg.poolings), batch_size=cfg.batch_size, max_length=cfg.max_length,
-               precision=cfg.precision)
+               precision=cfg.precision) | ({} if cfg.mdl else dict(mdl=False))      # named only when switched off
     return [Run(ck.key + (t,), ck.folder/'probes'/t, dict(checkpoint=ck.params, probe_task=t,
                                                           data=task.fingerprint(), extraction=how))
             for t, task in tasks.items()]
@@ -95,7 +96,7 @@ ANSWERS = ['pred', 'gold']
 def probe_encoder(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig, **meta) -> dict[str, pd.DataFrame]:
     "Probe results, each probe's answers on the test items, and the CLS attention entropy of one encoder on one task."
     f = checkpoint_features(encoder, tok, task, folder/'features', cfg)
-    probe = probe_layers(task, f, device=encoder.device, **meta).rename(columns={'task': 'probe_task'})
+    probe = probe_layers(task, f, mdl=cfg.mdl, device=encoder.device, **meta).rename(columns={'task': 'probe_task'})
     items = probe[['probe_task', 'pooling', 'layer', *meta, *ANSWERS]]
     return dict(probe=probe.drop(columns=ANSWERS), probe_items=items, entropy=entropy_table(task, f, **meta))
 
@@ -329,7 +330,8 @@ def plot_entropy(entropy: pd.DataFrame):
 
 FIGURES.update({'fig2a_probing_delta': lambda res: plot_deltas(res.probe),
                 'fig2a_mdl_compression': lambda res: plot_deltas(
-                    res.probe, 'compression', 'Δ compression (uniform / online code length)', scale=1),
+                    res.probe, 'compression', 'Δ compression (uniform / online code length)', scale=1)
+                    if 'compression' in res.probe else None,
                 'fig2b_cls_entropy': lambda res: plot_entropy(res.entropy)})
 
 def figures(res: Results) -> list[str]:

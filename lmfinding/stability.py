@@ -353,7 +353,8 @@ def run(cfg: StabilityConfig, out, overwrite: bool = False) -> Results:
     down_items = pd.concat([g['items'] for g in grids], ignore_index=True)
     pair = surface_pair(tables['runs'], cfg.plain())
     surf = study_surface(cfg, pair, out/'surface', overwrite=overwrite) if pair else pd.DataFrame()
-    return finish(tables | dict(downsampled=down, downsampled_items=down_items, surface=surf), out, cfg.record(study_tasks(cfg).values()), FIGURES)
+    tables |= dict(downsampled=down, downsampled_items=down_items, surface=surf)
+    return finish(tables, out, cfg.record(study_tasks(cfg).values()), FIGURES)
 
 def load(out) -> Results:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."

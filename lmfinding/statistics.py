@@ -105,7 +105,7 @@ def paired(a, b) -> Evidence:
 
 # %% ../nbs/15_statistics.ipynb #d20a1d76
 def noninferiority(a, b, margin: float, paired: bool = False) -> Evidence:
-    "Test that mean(`a`) - mean(`b`) > -`margin` (Welch's, or a paired t over matched units): `a` at most `margin` worse."
+    "Mean(`a`) - mean(`b`) > -`margin` (Welch's t, or a paired t over matched units): `a` at most `margin` worse."
     if paired:
         return one_sample(_values(a) - _values(b), null=-margin, name=f'non-inferiority paired t (margin {margin:g})')
     return replace(welch(a, b, null=-margin), name=f'non-inferiority Welch t (margin {margin:g})')

@@ -36,7 +36,7 @@ class StudyConfig:
     sizes: dict = field(default_factory=dict)   # offline tasks' split sizes: {split: n} for all, or {task: {split: n}}
     data_seed: int = 0                          # which Brown sentences the offline tasks draw
     precision: str = 'fp32'                     # arithmetic of training, extraction and ICL: 'fp32', 'tf32' or 'bf16'
-    dtype: str = 'float32'                      # the weights as loaded: 'float32' whatever the checkpoint holds, or 'auto'
+    dtype: str = 'float32'                      # weights as loaded: 'float32' whatever the checkpoint holds, or 'auto'
 
     def __post_init__(self):
         check_precision(self.precision)
@@ -148,16 +148,20 @@ def _cell(v) -> str:
     if isinstance(v, (bool, np.bool_)): return 'yes' if v else ''
     return f'{v:.3g}' if isinstance(v, (float, np.floating)) else str(v)
 
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    "`df` with its index as the first columns, unless it is the default 0, 1, ..."
+    return df if isinstance(df.index, pd.RangeIndex) else df.reset_index().rename(columns={'index': ''})
+
 def markdown_table(df: pd.DataFrame) -> str:
-    "`df` as a Markdown table, its index as the first columns when named."
-    d = df.reset_index() if any(n is not None for n in df.index.names) else df
+    "`df` as a Markdown table, its index as the first columns (unless the default 0, 1, ...)."
+    d = _flat(df)
     rows = [list(map(str, d.columns))] + [[_cell(v) for v in r] for r in d.itertuples(index=False)]
     line = lambda r: '| ' + ' | '.join(c.replace('|', '\\|') for c in r) + ' |'
     return '\n'.join([line(rows[0]), '|' + '---|' * len(rows[0])] + [line(r) for r in rows[1:]]) + '\n'
 
 def latex_table(df: pd.DataFrame, caption: str = '') -> str:
-    "`df` as a booktabs LaTeX table (numbers to 3 significant digits), its index as the first columns when named."
-    d = df.reset_index() if any(n is not None for n in df.index.names) else df
+    "`df` as a booktabs LaTeX table (numbers to 3 significant digits), its index as the first columns."
+    d = _flat(df)
     return d.map(_cell).to_latex(index=False, caption=caption or None, escape=True)
 
 def formatted(df: pd.DataFrame, out, name: str, caption: str = '') -> list[Path]:
@@ -185,7 +189,7 @@ class Results:
     def save_formatted(self, name: str, df: pd.DataFrame, caption: str = '') -> pd.DataFrame:
         "Save `df` as `name` (CSV and record, `save`), and as `name.md` and `name.tex` beside it; return it."
         formatted(df, self.out, name, caption)
-        return self.save(name, df.reset_index() if any(n is not None for n in df.index.names) else df)
+        return self.save(name, _flat(df))
 
     def save_figure(self, name: str):
         "Draw the figure `name` of this study, save it as `out/name.png` and return it (None: nothing to draw)."
