@@ -12,9 +12,9 @@ import platformdirs
 
 # %% auto #0
 __all__ = ['CACHE_ENV', 'MANIFEST', 'ENCODER_PKG', 'DECODER_PKG', 'BROWN_NPM', 'ENCODER_FILES', 'DECODER_GGUF', 'ASSETS',
-           'AssetError', 'cache_dir', 'file_digest', 'write_manifest', 'entry_problems', 'umask', 'share_as_umask',
-           'cache_entry', 'package_folder', 'build_encoder', 'build_decoder', 'nltk_brown', 'build_brown', 'Asset',
-           'asset', 'built_tasks', 'verify_assets', 'repair_tasks']
+           'AssetError', 'cache_dir', 'umask', 'share_as_umask', 'atomic_write', 'file_digest', 'write_manifest',
+           'entry_problems', 'cache_entry', 'package_folder', 'build_encoder', 'build_decoder', 'nltk_brown',
+           'build_brown', 'Asset', 'asset', 'built_tasks', 'verify_assets', 'repair_tasks']
 
 # %% ../nbs/00_assets.ipynb #f7fc094f
 CACHE_ENV = 'LMFINDING_CACHE'
@@ -28,6 +28,30 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir('lmfinding'))
 
 # %% ../nbs/00_assets.ipynb #62afb6ed
+def umask() -> int:
+    "The process's file-creation mask (read without changing it for good)."
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+def share_as_umask(path: Path) -> Path:
+    "Give `path` (a temporary file or folder, created private) the permissions the user's umask asks for."
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask())
+    return path
+
+def atomic_write(path, data: str | bytes) -> Path:
+    "Write `data` to `path` through a temporary file and a rename."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
+        os.replace(share_as_umask(Path(tmp)), path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
 def file_digest(path: Path) -> str:
     "SHA-256 of the file at `path`, read in 1 MiB blocks."
     h = hashlib.sha256()
@@ -47,7 +71,7 @@ def write_manifest(folder: Path, digests: dict | None = None) -> dict:
     digests = digests or {}
     entries = {str(p.relative_to(folder)): dict(**_stamp(p), sha256=digests.get(str(p.relative_to(folder)))
                                                  or file_digest(p)) for p in _files(folder)}
-    (folder/MANIFEST).write_text(json.dumps(entries, indent=1))
+    atomic_write(folder/MANIFEST, json.dumps(entries, indent=1))          # whole or not at all
     return entries
 
 # %% ../nbs/00_assets.ipynb #269c58ce
@@ -90,31 +114,28 @@ def _install(tmp: Path, folder: Path):
         shutil.rmtree(tmp, ignore_errors=True)
         if entry_problems(folder): raise
 
-def umask() -> int:
-    "The process's file-creation mask (read without changing it for good)."
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
-
-def share_as_umask(path: Path) -> Path:
-    "Give `path` (a temporary file or folder, created private) the permissions the user's umask asks for."
-    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask())
-    return path
+def _retire(folder: Path) -> None:
+    "Move a broken entry aside, then delete it (only once its replacement is built)."
+    old = folder.with_name(f'.{folder.name}.old-{os.getpid()}')
+    os.replace(folder, old)
+    shutil.rmtree(old, ignore_errors=True)
 
 def cache_entry(name: str, build: Callable[[Path], None], root: Path | None = None, full: bool = False) -> Path:
     "The verified cache entry `name` under `root`, built with `build(folder)` if absent or broken (`full`: checksums)."
     folder = Path(root or cache_dir())/name
-    if folder.exists():
+    broken = folder.exists()
+    if broken:
         problems = entry_problems(folder, full)
         if not problems: return folder
-        warnings.warn(f'cache entry {folder} is broken ({problems[0]}); rebuilding it')
-        shutil.rmtree(folder)
+        warnings.warn(f'cache entry {folder} is broken ({problems[0]}); rebuilding it (the old entry stays until '
+                      'the new one is built)')
     _writable(folder.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{folder.name}.partial-', dir=folder.parent))
     try:
-        build(tmp)
+        build(tmp)                                   # a build that fails leaves the old entry as it was
         write_manifest(tmp)
         share_as_umask(tmp)
+        if broken and folder.exists(): _retire(folder)
         _install(tmp, folder)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return folder

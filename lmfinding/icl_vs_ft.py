@@ -272,9 +272,9 @@ def plot_ood_cells(cells: pd.DataFrame):
 FIGURES.update({'fig5_accuracy': lambda res: plot_accuracy(res.summary, majority_of(res)),
                 'fig6_ood_by_heuristic': lambda res: plot_ood_cells(res.ood_cells) if len(res.ood_cells) else None})
 
-def figures(res: Results) -> list[str]:
-    "Draw and save every figure of Finding 3 under `res.out`; return their names."
-    return [name for name in FIGURES if res.save_figure(name) is not None]
+def figures(res: Results, out=None) -> list[str]:
+    "Draw and save every figure of Finding 3 its tables allow, in `out` (default: `res.out`); return their names."
+    return res.save_figures(out)
 
 def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
     "Mean and std over data seeds of the accuracy per domain, model, method, pattern and n."

@@ -334,9 +334,9 @@ FIGURES.update({'fig2a_probing_delta': lambda res: plot_deltas(res.probe),
                     if 'compression' in res.probe else None,
                 'fig2b_cls_entropy': lambda res: plot_entropy(res.entropy)})
 
-def figures(res: Results) -> list[str]:
-    "Draw and save every figure of Finding 1 under `res.out`; return their names."
-    return [name for name in FIGURES if res.save_figure(name) is not None]
+def figures(res: Results, out=None) -> list[str]:
+    "Draw and save every figure of Finding 1 its tables allow, in `out` (default: `res.out`); return their names."
+    return res.save_figures(out)
 
 def probe_by_layer(probe: pd.DataFrame) -> pd.DataFrame:
     "Test accuracy per layer: the pre-trained model and the mean over fine-tuned checkpoints, one column per layer."

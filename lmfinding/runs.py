@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 import lmfinding
-from .assets import share_as_umask
+from .assets import atomic_write, share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'atomic_write',
-           'save_results', 'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity',
-           'claim']
+__all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'save_results',
+           'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity', 'claim']
 
 # %% ../nbs/06_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -60,19 +59,6 @@ def run_record(params: dict, seed: int | None = None, tasks=(), **extra) -> dict
                 device=default_device(), **extra)
 
 # %% ../nbs/06_runs.ipynb #6a89a4e5
-def atomic_write(path, data: str | bytes) -> Path:
-    "Write `data` to `path` through a temporary file and a rename."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
-        os.replace(share_as_umask(Path(tmp)), path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
 def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
     "Save the tidy table `df` as `folder/name.csv`, its run record as `folder/name.run.json`."
     folder = Path(folder)

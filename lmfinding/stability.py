@@ -273,9 +273,9 @@ FIGURES = {'fig3a_training': lambda res: plot_training(res.log, res.evals, res.r
            'fig4a_grad_norms': _grad_figure,
            'fig4b_loss_surface': lambda res: plot_surface(res.surface) if len(res.surface) else None}
 
-def figures(res: Results) -> list[str]:
-    "Draw and save every figure of Finding 2 that its tables allow under `res.out`; return their names."
-    return [name for name in FIGURES if res.save_figure(name) is not None]
+def figures(res: Results, out=None) -> list[str]:
+    "Draw and save every figure of Finding 2 its tables allow, in `out` (default: `res.out`); return their names."
+    return res.save_figures(out)
 
 # %% ../nbs/22_stability.ipynb #9b8c6382
 RUN = ['task', 'recipe', 'seed']

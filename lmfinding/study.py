@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #6a946237
 from __future__ import annotations
-import copy, json
+import copy, io, json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -90,9 +90,14 @@ def preset(presets: dict, name: str, data_dir=None, **overrides) -> dict:
     return kw | {k: _merged(k, kw.get(k), v) for k, v in overrides.items() if v is not None}
 
 # %% ../nbs/20_study.ipynb #9a645c71
+def _part(p) -> str:
+    "One level of a run folder: '/' (a hub name's) becomes '--'; '.', '..' and '' cannot leave or alias `out`."
+    s = str(p).replace('/', '--').replace('\\', '--')
+    return s if s not in ('', '.', '..') else (s.replace('.', '%2E') or '%00')
+
 def run_folder(out, *parts) -> Path:
-    "The folder of one run under `out`: one level per part; a hub name's '/' becomes '--'."
-    return Path(out).joinpath(*(str(p).replace('/', '--') for p in parts))
+    "The folder of one run under `out`: one level per part, never outside `out`."
+    return Path(out).joinpath(*map(_part, parts))
 
 @dataclass
 class Run:
@@ -141,8 +146,10 @@ def save_tables(tables: dict, folder, record: dict) -> None:
 
 # %% ../nbs/20_study.ipynb #0c69a31f
 def save_figure(fig, out, name: str) -> None:
-    "Save `fig` as `out/name.png` (120 dpi, cropped to its content); the README and the site find it by `name`."
-    fig.savefig(Path(out)/f'{name}.png', dpi=120, bbox_inches='tight')
+    "Save `fig` as `out/name.png` (120 dpi, cropped), written whole through a rename: a link there is replaced."
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=120, bbox_inches='tight')
+    atomic_write(Path(out)/f'{name}.png', buf.getvalue())
 
 def _cell(v) -> str:
     if isinstance(v, (bool, np.bool_)): return 'yes' if v else ''
@@ -191,11 +198,16 @@ class Results:
         formatted(df, self.out, name, caption)
         return self.save(name, _flat(df))
 
-    def save_figure(self, name: str):
-        "Draw the figure `name` of this study, save it as `out/name.png` and return it (None: nothing to draw)."
-        fig = self.figures[name](self)
-        if fig is not None: save_figure(fig, self.out, name)
+    def save_figure(self, name: str, out=None):
+        "Draw the figure `name` of this study, save it as `name.png` in `out` (default: the study's) and return it."
+        fig = self.figures[name](self)                               # None: nothing to draw from these tables
+        if fig is not None: save_figure(fig, self.out if out is None else out, name)
         return fig
+
+    def save_figures(self, out=None) -> list[str]:
+        "Draw and save every figure its tables allow, in `out` (default: the study's folder); return their names."
+        if out is not None: Path(out).mkdir(parents=True, exist_ok=True)
+        return [name for name in self.figures if self.save_figure(name, out) is not None]
 
     def __repr__(self):
         return f'Results({self.out}: ' + ', '.join(f'{k} {len(v)}' for k, v in self.tables.items()) + ')'

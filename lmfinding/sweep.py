@@ -4,7 +4,8 @@
 
 # %% ../nbs/90_sweep.ipynb #53ba7f8f
 from __future__ import annotations
-import ast, fcntl, hashlib, itertools, json, os, platform, re, shlex, shutil, signal, subprocess, sys, time, traceback
+import ast, errno, fcntl, hashlib, itertools, json, os, platform, re, shlex, shutil, signal, subprocess, sys, time
+import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,8 +17,8 @@ from .runs import COMPLETE, atomic_write, mark_complete
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'cells', 'cell_dir',
-           'status', 'error_line', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep', 'slurm_script', 'slurm_ping',
-           'run_slurm', 'children', 'forward', 'sweep_cell', 'save_sweep', 'run_grid', 'sweep_status']
+           'status', 'error_line', 'lock_file', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep', 'slurm_script',
+           'slurm_ping', 'run_slurm', 'children', 'forward', 'sweep_cell', 'save_sweep', 'run_grid', 'sweep_status']
 
 # %% ../nbs/90_sweep.ipynb #2efaf489
 class SweepError(ValueError):
@@ -172,12 +173,21 @@ def _interrupted(e: BaseException) -> bool:
     "Whether `e` is Ctrl-C, here or inside the notebook's kernel (which papermill reports as the cell's error)."
     return isinstance(e, KeyboardInterrupt) or getattr(e, 'ename', None) == 'KeyboardInterrupt'
 
+def lock_file(path: Path):
+    "`path` opened for a lock (created if missing, never truncated), refusing a link planted there."
+    try: fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as e:
+        if e.errno != errno.ELOOP: raise
+        raise SweepError(f'{path} is a symbolic link, not a lock file: remove it (its target is left as it is)'
+                         ) from None
+    return os.fdopen(fd, 'w')
+
 def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
     "Run one cell with papermill; returns its final state ('done' or 'failed'); interrupted, it is left pending."
     import papermill as pm
     folder = cell_dir(sweep, cid)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder/'.lock', 'w') as lock:
+    with lock_file(folder/'.lock') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         atomic_write(folder/'params.json', json.dumps(params, indent=1))
         _set_status(sweep, cid, 'running')
@@ -240,7 +250,7 @@ def manifest(sweep: Sweep, write: bool = True) -> dict:
 # %% ../nbs/90_sweep.ipynb #a75cdfe4
 def _lock(sweep: Sweep):
     sweep.out.mkdir(parents=True, exist_ok=True)
-    f = open(sweep.out/'.lock', 'w')
+    f = lock_file(sweep.out/'.lock')
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise SweepError(f'{sweep.out} is being run by another sweep (lock {sweep.out/".lock"})') from None

@@ -75,6 +75,9 @@ CASES = [
          "-y 'models: [tiny-opt]'"),
     Case('-p seeds 5 (a number, not a list)', 'notebook', _nb('01_probing.ipynb', seeds=5), "-y 'seeds: [5]'"),
     Case("-p seeds '[-1]'", 'notebook', _nb('01_probing.ipynb', seeds='[-1]'), '-1 is not a whole number of at least 0'),
+    Case('data_dir with a preset that reads no files', 'notebook', _nb('02_stability.ipynb', data_dir='/data'),
+         "preset 'tiny' reads no files"),
+    Case('dtype: half', 'notebook', _nb('01_probing.ipynb', dtype='half'), "dtype='half': use one of"),
 ]
 
 
