@@ -14,7 +14,7 @@ from .data import DataError, Task
 from .answers import accuracy, sample_shots
 from .icl import icl_answers
 from .models import load_model
-from .params import check_names, check_positive, check_seeds, check_whole_numbers
+from .params import check_flag, check_names, check_positive, check_seeds, check_whole_numbers
 from .patterns import PATTERNS, binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device
@@ -69,6 +69,7 @@ class IclVsFtConfig(StudyConfig):
         self.data_seeds = check_seeds('data_seeds', self.data_seeds)
         check_positive('gpus', self.gpus, whole=True, example=8)
         check_positive('gpu_gib', self.gpu_gib, example=80)
+        for flag in ('tensorboard', 'balanced_ft'): check_flag(flag, getattr(self, flag))
         self.recipe = as_recipe(self.recipe, PBFT_RECIPE)
         if self.lora_recipe is not None: self.lora_recipe = as_recipe(self.lora_recipe, self.recipe)
 

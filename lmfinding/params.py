@@ -4,12 +4,12 @@
 
 # %% ../nbs/07_params.ipynb #6a690561
 from __future__ import annotations
-import numbers
+import math, numbers, os
 import yaml
 
 # %% auto #0
-__all__ = ['ParameterError', 'wrong', 'as_list', 'check_whole_numbers', 'check_seeds', 'check_names', 'check_choice',
-           'check_positive']
+__all__ = ['SEED_LIMIT', 'ParameterError', 'wrong', 'as_list', 'check_whole_numbers', 'check_seeds', 'check_names',
+           'check_choice', 'check_positive', 'check_flag', 'check_folder']
 
 # %% ../nbs/07_params.ipynb #26a454d5
 class ParameterError(ValueError):
@@ -47,17 +47,21 @@ def _distinct(name: str, values: list, example) -> list:
         seen.add(v)
     return values
 
-def check_whole_numbers(name: str, values, least: int, example: list) -> list:
-    "A non-empty list of distinct whole numbers, each at least `least`."
+def check_whole_numbers(name: str, values, least: int, example: list, below: int | None = None) -> list:
+    "A non-empty list of distinct whole numbers, each at least `least` (and below `below`, if given)."
     values = as_list(name, values, example)
     if not values: raise wrong(name, values, 'at least one value is needed', example)
     if bad := [v for v in values if not _whole(v) or v < least]:
         raise wrong(name, values, f'{bad[0]!r} is not a whole number of at least {least}', example)
+    if below is not None and (bad := [v for v in values if v >= below]):
+        raise wrong(name, values, f'{bad[0]!r} is too large: below {below} is needed', example)
     return _distinct(name, [int(v) for v in values], example)
 
+SEED_LIMIT = 2 ** 32   # NumPy's seeds: below this
+
 def check_seeds(name: str, seeds) -> list[int]:
-    "A non-empty list of distinct seeds, whole numbers from 0."
-    return check_whole_numbers(name, seeds, 0, [0, 1, 2])
+    "A non-empty list of distinct seeds, whole numbers from 0 and below 2**32."
+    return check_whole_numbers(name, seeds, 0, [0, 1, 2], below=SEED_LIMIT)
 
 def check_names(name: str, values, choices=None, example=None) -> list[str]:
     "A non-empty list of distinct non-empty strings, each one of `choices` when given."
@@ -76,8 +80,19 @@ def check_choice(name: str, value, choices):
     return value
 
 def check_positive(name: str, value, whole: bool = False, example=1):
-    "A number above 0 (a whole number if `whole`)."
+    "A finite number above 0 (a whole number if `whole`)."
     ok = _whole(value) if whole else isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or value <= 0:
-        raise wrong(name, value, f'a {"whole " if whole else ""}number above 0 is expected', example)
+    if not ok or not math.isfinite(value) or value <= 0:
+        raise wrong(name, value, f'a finite {"whole " if whole else ""}number above 0 is expected', example)
     return value
+
+def check_flag(name: str, value) -> bool:
+    "True or False itself: a string such as 'no' or 'False' (papermill's -r, or -p of a word) is refused."
+    if not isinstance(value, bool): raise wrong(name, value, 'True or False is expected', True)
+    return value
+
+def check_folder(name: str, value) -> str:
+    "A folder's path: a non-empty string (or path); '' would mean the notebook's own folder, so it is refused."
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise wrong(name, value, 'a folder path is expected', 'runs/mine')
+    return str(value)

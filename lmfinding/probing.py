@@ -13,7 +13,7 @@ from .features import Features, extract, load_features, save_features
 from .metrics import majority_score, metric_of, text_predictions
 from .models import load_model
 from .probe import probe_layers
-from .params import check_names, check_seeds
+from .params import check_flag, check_names, check_seeds
 from .runs import default_device, set_seed
 from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, bootstrap_means, item_draws, judge, one_sample,
                                   paired, premise_failed, untested)
@@ -52,6 +52,7 @@ class ProbingConfig(StudyConfig):
         self.seeds = check_seeds('seeds', self.seeds)
         self.poolings = tuple(check_names('poolings', list(self.poolings), ('cls', 'mean', 'last')))
         self.recipe = as_recipe(self.recipe)
+        for flag in ('keep_encoders', 'mdl'): check_flag(flag, getattr(self, flag))
 
 # %% ../nbs/21_probing.ipynb #a1123093
 def checkpoints(cfg: ProbingConfig) -> list[dict]:

@@ -12,7 +12,7 @@ import pandas as pd
 from .data import Task
 from .metrics import majority_score, metric_of, predictions_text, text_predictions, weighted_scores
 from .models import load_model
-from .params import check_choice, check_names, check_positive, check_seeds, wrong
+from .params import check_choice, check_flag, check_names, check_positive, check_seeds, wrong
 from .runs import default_device, load_results, run_record, save_results
 from .statistics import (ALPHA, BOOT, FEW, Claim, Drawn, Evidence, all_of, bootstrap_means, equivalence,
                                   fewer_failures, item_draws, judge_family, noninferiority, sd_reduction, untested,
@@ -60,6 +60,7 @@ class StabilityConfig(StudyConfig):
         self.recipes = {name: as_recipe(r) for name, r in self.recipes.items()}
         check_choice('select', self.select, SELECTIONS)
         check_positive('downsample_n', self.downsample_n, whole=True, example=1000)
+        check_flag('tensorboard', self.tensorboard)
         if self.train_limit is not None: check_positive('train_limit', self.train_limit, whole=True, example=1000)
 
     def plain(self) -> list[str]:

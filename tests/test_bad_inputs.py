@@ -78,6 +78,8 @@ CASES = [
     Case('data_dir with a preset that reads no files', 'notebook', _nb('02_stability.ipynb', data_dir='/data'),
          "preset 'tiny' reads no files"),
     Case('dtype: half', 'notebook', _nb('01_probing.ipynb', dtype='half'), "dtype='half': use one of"),
+    Case('-r results_only False (a string)', 'notebook', _nb('03_icl_vs_ft.ipynb', results_only='False'),
+         "results_only='False': True or False is expected"),
 ]
 
 

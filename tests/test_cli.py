@@ -94,5 +94,8 @@ def test_compare_puts_two_results_folders_side_by_side(tmp_path):
     r = run('compare', str(tmp_path/'quick'), str(tmp_path/'full'))
     assert r.returncode == 0, r.stderr
     assert '| claim | statement | verdict (quick) |' in r.stdout and '1 of 2 claims have other verdicts' in r.stdout
-    missing = run('compare', str(tmp_path/'quick'), str(tmp_path/'none'))
-    assert missing.returncode == 2 and 'no claims.csv there' in missing.stderr and 'Traceback' not in missing.stderr
+    from lmfinding.cli import main                                          # in-process: no second start-up
+    import contextlib, io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err): status = main(['compare', str(tmp_path/'quick'), str(tmp_path/'none')])
+    assert status == 2 and 'no claims.csv there' in err.getvalue() and err.getvalue().count('\n') == 1
