@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from .data import Task
 from .features import Features, extract, load_features, save_features
-from .metrics import majority_score, metric_of, text_predictions
+from .metrics import majority_score, metric_of, text_predictions, weighted_scores
 from .models import load_model
 from .probe import probe_layers
 from .params import check_flag, check_names, check_seeds
@@ -223,9 +223,9 @@ def accuracies(probe: pd.DataFrame, items: pd.DataFrame | None = None, samples: 
     if items is None or items.empty: return probe[PROBE_KEY].assign(at=100 * probe.test_acc.to_numpy())
     parts = []
     for task, g in items.groupby('probe_task', sort=False):
-        gold = text_predictions(g.gold.iloc[0])
-        right = np.stack([text_predictions(p) == gold for p in g.pred]).astype(float)
-        acc = 100 * np.c_[right.mean(1), right @ item_draws(task, len(gold), samples).T / len(gold)]
+        gold, pred = text_predictions(g.gold.iloc[0]), np.stack([text_predictions(p) for p in g.pred])
+        acc = 100 * np.c_[weighted_scores('acc', gold, pred, np.ones(len(gold))),
+                          weighted_scores('acc', gold, pred, item_draws(task, len(gold), samples))]
         parts.append(pd.concat([g[PROBE_KEY].reset_index(drop=True),
                                 pd.DataFrame(acc, columns=['at', *range(samples)])], axis=1))
     return pd.concat(parts, ignore_index=True)

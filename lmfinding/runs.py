@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runs.ipynb #6eab5199
 from __future__ import annotations
-import json, os, platform, random, shutil, subprocess, tempfile
+import json, platform, random, shutil, subprocess
 from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version

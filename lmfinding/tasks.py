@@ -60,6 +60,6 @@ def _senteval_file(name: str, paths: dict) -> bool:
 def study_task(name: str, paths: dict, sizes: dict, seed: int = 0, needs=('train', 'dev', 'test')) -> Task:
     "Task `name` from its files in `paths`, or built offline with its `sizes`, with the splits a study `needs`."
     kw = {} if name in paths else task_sizes(name, sizes)
-    task = load_task(name, paths.get(name), seed=seed, **kw)
-    if _senteval_file(name, paths): task = carve_splits(task, needs, seed)
-    return check_task(task, needs, SENTEVAL_WORDS if _senteval_file(name, paths) else None)
+    task, senteval = load_task(name, paths.get(name), seed=seed, **kw), _senteval_file(name, paths)
+    if senteval: task = carve_splits(task, needs, seed)
+    return check_task(task, needs, SENTEVAL_WORDS if senteval else None)
