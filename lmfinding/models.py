@@ -19,7 +19,7 @@ __all__ = ['EMBEDDED', 'LAYER', 'FAMILIES', 'TINY', 'DTYPES', 'ModelNameError', 
            'encode']
 
 # %% ../nbs/01_models.ipynb #e5355837
-EMBEDDED = {'minilm': 'encoder', 'smollm2': 'decoder'}
+EMBEDDED = {'minilm': 'encoder', 'smollm2': 'decoder', 'mpnet': 'encoder', 'gemma3': 'decoder'}
 
 class ModelNameError(ValueError):
     "A model name that is neither embedded, tiny, a local folder, nor reachable on the hub."

@@ -14,7 +14,16 @@ def test_assets_verify_full_checksums():
     r = run('assets', 'verify')
     assert r.returncode == 0, r.stdout + r.stderr
     lines = [l.split() for l in r.stdout.splitlines()]
-    assert [l[0] for l in lines[:3]] == ['minilm', 'smollm2', 'brown'] and all(l[1] == 'ok' for l in lines), r.stdout
+    assert [l[0] for l in lines[:5]] == ['minilm', 'smollm2', 'brown', 'mpnet', 'gemma3'], r.stdout
+    on_demand = {'mpnet', 'gemma3'}                 # fetched only when named: built on this machine or not yet
+    assert all(l[1] == 'ok' or (l[0] in on_demand and l[1:] == ['not', 'built', 'yet']) for l in lines), r.stdout
+
+
+def test_fetch_names_one_asset_and_refuses_an_unknown_one():
+    r = run('assets', 'fetch', 'brown')
+    assert r.returncode == 0 and r.stdout.startswith('brown ') and len(r.stdout.splitlines()) == 1, r.stdout
+    bad = run('assets', 'fetch', 'bert-base')
+    assert bad.returncode == 2 and bad.stderr.count('\n') == 1 and 'the embedded assets are minilm' in bad.stderr
 
 
 def test_unwritable_cache_is_named_with_the_fix(tmp_path):
