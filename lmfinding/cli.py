@@ -116,10 +116,10 @@ def sweep_command(args) -> int:
     if args.status:
         print(sweep_status(args.grid))
         return 0
-    m = run_grid(args.grid, retry_failed=not args.no_retry, workers=args.workers, executor=args.executor)
+    ms = run_grid(args.grid, retry_failed=not args.no_retry, workers=args.workers, executor=args.executor)
     print(sweep_status(args.grid))
-    print(f"tables: {Path(m['out'])/'results'}")
-    return 1 if m['counts']['failed'] else 0
+    for m in ms: print(f"tables: {Path(m['out'])/'results'}")
+    return 1 if any(m['counts']['failed'] for m in ms) else 0
 
 def sweep_cell_command(args) -> int:
     "Run one cell of a Slurm job array."

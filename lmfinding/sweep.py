@@ -16,9 +16,10 @@ from tqdm.auto import tqdm
 from .runs import COMPLETE, atomic_write, mark_complete
 
 # %% auto #0
-__all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'read_grid', 'cells', 'cell_dir',
-           'status', 'error_line', 'lock_file', 'run_cell', 'gather', 'manifest', 'todo', 'run_sweep', 'slurm_script',
-           'slurm_ping', 'run_slurm', 'children', 'forward', 'sweep_cell', 'save_sweep', 'run_grid', 'sweep_status']
+__all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'parse_grid', 'read_grid',
+           'read_grids', 'cells', 'cell_dir', 'status', 'error_line', 'lock_file', 'run_cell', 'gather', 'manifest',
+           'todo', 'run_sweep', 'slurm_script', 'slurm_ping', 'run_slurm', 'children', 'forward', 'sweep_cell',
+           'save_sweep', 'run_grid', 'sweep_status']
 
 # %% ../nbs/90_sweep.ipynb #2efaf489
 class SweepError(ValueError):
@@ -99,11 +100,8 @@ def _check_types(grid: dict, fixed: dict, known: dict, where: str) -> None:
                 raise SweepError(where + f'{name}: {v!r} is a {type(v).__name__}, but the notebook takes a '
                                  f'{type(default).__name__} (its default is {default!r})')
 
-def read_grid(path) -> Sweep:
-    "Parse and check a grid file: known keys, a notebook with parameters, only its parameters, a non-empty grid."
-    path = Path(path)
-    spec = load_yaml(path) or {}
-    where = f'{path}: '
+def parse_grid(spec, where: str) -> Sweep:
+    "Check one sweep's mapping: known keys, a notebook with parameters, only its parameters, a non-empty grid."
     if not isinstance(spec, dict): raise SweepError(where + 'a grid file is a mapping (notebook, out, grid, ...)')
     if bad := set(spec) - GRID_KEYS:
         raise SweepError(where + f'unknown keys {sorted(bad)}; a grid file has {sorted(GRID_KEYS)}')
@@ -127,6 +125,22 @@ def read_grid(path) -> Sweep:
         raise SweepError(where + f'unknown slurm options {sorted(bad)}; use {sorted(SLURM_KEYS)}')
     return Sweep(Path(spec['notebook']), Path(spec['out']), fixed, grid, ex, _workers(spec, where),
                  spec.get('slurm') or {})
+
+def read_grid(path) -> Sweep:
+    "Parse and check a grid file of one sweep."
+    return parse_grid(load_yaml(path) or {}, f'{path}: ')
+
+def read_grids(path) -> list[Sweep]:
+    "The sweeps of a grid file: its one sweep, or each sweep under `sweeps:` (name -> sweep), in order."
+    spec = load_yaml(path) or {}
+    if not (isinstance(spec, dict) and 'sweeps' in spec): return [read_grid(path)]
+    named = spec['sweeps']
+    if set(spec) != {'sweeps'} or not isinstance(named, dict) or not named:
+        raise SweepError(f'{path}: a file of several sweeps has only `sweeps:`, a mapping of names to sweeps')
+    sweeps = [parse_grid(v, f'{path}: sweeps.{k}: ') for k, v in named.items()]
+    outs = [sw.out.resolve() for sw in sweeps]
+    if len(set(outs)) < len(outs): raise SweepError(f'{path}: two sweeps share an `out` folder; give each its own')
+    return sweeps
 
 # %% ../nbs/90_sweep.ipynb #a8f4b61b
 def cells(sweep: Sweep) -> dict[str, dict]:
@@ -384,17 +398,19 @@ def save_sweep(sweep: Sweep) -> None:
                  grid=sweep.grid, executor=sweep.executor, workers=sweep.workers, slurm=sweep.slurm)
     atomic_write(sweep.out/'sweep.json', json.dumps(saved, indent=1))
 
-def run_grid(grid_path, retry_failed: bool = True, **overrides) -> dict:
-    "Run (or resume) the sweep of a grid file; returns the manifest. Nothing is written before the lock is held."
-    sw = read_grid(grid_path)
-    for k, v in overrides.items():
-        if v is not None: setattr(sw, k, v)
-    return run_sweep(sw, retry_failed, save=True)
+def run_grid(grid_path, retry_failed: bool = True, **overrides) -> list[dict]:
+    "Run (or resume) the sweeps of a grid file in order; their manifests. Nothing is written before a lock is held."
+    sweeps = read_grids(grid_path)
+    for sw in sweeps:
+        for k, v in overrides.items():
+            if v is not None: setattr(sw, k, v)
+    return [run_sweep(sw, retry_failed, save=True) for sw in sweeps]
 
-def sweep_status(grid_path) -> str:
-    "One line of counts and one line per failed cell."
-    sw = read_grid(grid_path)
+def _status_lines(sw: Sweep) -> list[str]:
     m = manifest(sw, write=False) if sw.out.exists() else dict(counts=dict(pending=len(cells(sw))), cells={})
     lines = [f'{sw.out}: ' + ', '.join(f'{n} {s}' for s, n in m['counts'].items())]
-    lines += [f"  failed {c}: {v.get('error', '')[:200]}" for c, v in m['cells'].items() if v['status'] == 'failed']
-    return '\n'.join(lines)
+    return lines + [f"  failed {c}: {v.get('error', '')[:200]}" for c, v in m['cells'].items() if v['status'] == 'failed']
+
+def sweep_status(grid_path) -> str:
+    "For each sweep of the grid file, one line of counts and one line per failed cell."
+    return '\n'.join(line for sw in read_grids(grid_path) for line in _status_lines(sw))
