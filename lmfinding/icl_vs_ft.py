@@ -453,6 +453,9 @@ PRESETS = {
     'quick': dict(models=['smollm2'], data_seeds=[0, 1, 2],
                   sizes=dict(brown_nli=dict(train=512, dev=48, test=48), brown_hans=dict(test=6)),
                   recipe=dict(lr=1e-4, epochs=5), lora_recipe=dict(lr=1e-3, epochs=5)),
+    'full': dict(models=['smollm2', 'gemma3'], data_seeds=list(range(10)), shots=[8, 16],     # sized in the README
+                 sizes=dict(brown_nli=dict(train=512, dev=48, test=200), brown_hans=dict(test=50)),   # 300 OOD pairs
+                 recipe=dict(lr=1e-4, epochs=5), lora_recipe=dict(lr=1e-3, epochs=5)),
     'paper': dict(models=OPT + PYTHIA, data_seeds=list(range(10)), in_domain='rte', ood='hans', gpus=8,
                   lora_recipe=dict(lr=1e-4),     # LoRA's B starts at 0: at full fine-tuning's 1e-5 it barely moves
                   paths=dict(rte='glue/RTE', mnli='glue/MNLI', hans='hans/heuristics_evaluation_set.txt')),

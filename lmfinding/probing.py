@@ -13,21 +13,23 @@ from .features import Features, extract, load_features, save_features
 from .metrics import majority_score, metric_of, text_predictions, weighted_scores
 from .models import load_model
 from .probe import probe_layers
+from .tasks import CONTROL, control_task
 from .params import check_flag, check_names, check_seeds
 from .runs import default_device, set_seed
 from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, bootstrap_means, item_draws, judge, one_sample,
                                   paired, premise_failed, untested)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
-                             resume, run_folder, save_tables)
+                             read_table, resume, run_folder, save_tables)
 from .train import ENCODER_FILE, Recipe, finetune_encoder, label_ids, load_encoder, save_encoder
 
 # %% auto #0
-__all__ = ['ANSWERS', 'PROBE_TABLES', 'TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'REPLICATE', 'PER',
-           'PROBE_KEY', 'PROBE_TASKS', 'PRESETS', 'ProbingConfig', 'checkpoints', 'checkpoint_runs', 'probe_runs',
-           'checkpoint_features', 'entropy_table', 'probe_encoder', 'finetune_table', 'run', 'load', 'deltas',
-           'per_run', 'accuracies', 'probe_deltas', 'layer_changes', 'upper_layers_claim', 'last_layer',
-           'cls_gain_claim', 'entropy_changes', 'entropy_claim', 'claims', 'plot_deltas', 'plot_entropy', 'figures',
-           'probe_by_layer', 'config']
+__all__ = ['RANDOM', 'ANSWERS', 'PROBE_TABLES', 'TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'REPLICATE',
+           'PER', 'PROBE_KEY', 'PROBE_TASKS', 'PRESETS', 'ProbingConfig', 'checkpoints', 'checkpoint_runs',
+           'probe_runs', 'uses_mdl', 'probe_tasks', 'checkpoint_features', 'entropy_table', 'features_folder',
+           'probe_encoder', 'finetune_table', 'random_encoder', 'run', 'is_baseline', 'split_baselines', 'load',
+           'deltas', 'per_run', 'accuracies', 'probe_deltas', 'layer_changes', 'upper_layers_claim', 'last_layer',
+           'cls_gain_claim', 'entropy_changes', 'entropy_claim', 'claims', 'selectivity', 'random_baseline',
+           'plot_deltas', 'plot_entropy', 'figures', 'probe_by_layer', 'config']
 
 # %% ../nbs/21_probing.ipynb #974ed4dd
 @dataclass
@@ -43,6 +45,7 @@ class ProbingConfig(StudyConfig):
     max_length: int = 128                  # tokens per sentence, at most
     keep_encoders: bool = True             # keep fine-tuned weights, so a new probing task needs no fine-tuning
     mdl: bool = True                       # also the online code length of the labels (MDL) per layer and pooling
+    baselines: bool = False                # also probe a control task per probing task, and a random-init encoder
 
     def __post_init__(self):
         super().__post_init__()
@@ -52,19 +55,22 @@ class ProbingConfig(StudyConfig):
         self.seeds = check_seeds('seeds', self.seeds)
         self.poolings = tuple(check_names('poolings', list(self.poolings), ('cls', 'mean', 'last')))
         self.recipe = as_recipe(self.recipe)
-        for flag in ('keep_encoders', 'mdl'): check_flag(flag, getattr(self, flag))
+        for flag in ('keep_encoders', 'mdl', 'baselines'): check_flag(flag, getattr(self, flag))
 
 # %% ../nbs/21_probing.ipynb #a1123093
+RANDOM = 'random'          # the baseline checkpoint: the same architecture with freshly drawn weights
+
 def checkpoints(cfg: ProbingConfig) -> list[dict]:
-    "The checkpoints of a study: the pre-trained one, then one per (fine-tuning task, seed)."
+    "The checkpoints of a study: the pre-trained one (and the random-init baseline), then one per (task, seed)."
     pre = [dict(checkpoint='pretrained', finetune_task='none', ft_seed=-1)]
+    pre += [dict(checkpoint=RANDOM, finetune_task='none', ft_seed=-2)] if cfg.baselines else []
     return pre + [dict(checkpoint=f'{t}-seed{s}', finetune_task=t, ft_seed=s) for t in cfg.finetune_tasks
                   for s in cfg.seeds]
 
 def checkpoint_runs(cfg: ProbingConfig, out, ft_tasks: dict[str, Task]) -> list[Run]:
     "One run per (model, checkpoint), identified by what makes its encoder."
     def params(m, ck):
-        if ck['ft_seed'] < 0: return dict(model=m, checkpoint='pretrained') | cfg.weights()
+        if ck['ft_seed'] < 0: return dict(model=m, checkpoint=ck['checkpoint']) | cfg.weights()
         return dict(model=m, finetune_task=ck['finetune_task'], seed=ck['ft_seed'], recipe=cfg.recipe,
                     data=ft_tasks[ck['finetune_task']].fingerprint(), precision=cfg.precision) | cfg.weights()
     return [Run((m, ck), run_folder(out, m, ck['checkpoint']), params(m, ck)) for m in cfg.models
@@ -73,10 +79,21 @@ def checkpoint_runs(cfg: ProbingConfig, out, ft_tasks: dict[str, Task]) -> list[
 def probe_runs(cfg: ProbingConfig, ck: Run, tasks: dict[str, Task]) -> list[Run]:
     "One run per probing task of checkpoint `ck`, identified by the checkpoint, the probing data and the extraction."
     how = dict(poolings=list(cfg.poolings), batch_size=cfg.batch_size, max_length=cfg.max_length,
-               precision=cfg.precision) | ({} if cfg.mdl else dict(mdl=False))      # named only when switched off
+               precision=cfg.precision)
+    mdl = lambda t: {} if uses_mdl(cfg, t) else dict(mdl=False)                     # named only when switched off
     return [Run(ck.key + (t,), ck.folder/'probes'/t, dict(checkpoint=ck.params, probe_task=t,
-                                                          data=task.fingerprint(), extraction=how))
+                                                          data=task.fingerprint(), extraction=how | mdl(t)))
             for t, task in tasks.items()]
+
+def uses_mdl(cfg: ProbingConfig, task_name: str) -> bool:
+    "Whether a probe of `task_name` also measures the online code length (never for a control task)."
+    return cfg.mdl and not task_name.endswith(CONTROL)
+
+def probe_tasks(cfg: ProbingConfig) -> dict[str, Task]:
+    "The probing tasks of a study, each followed by its control task when `baselines` is set."
+    tasks = {t: cfg.task(t) for t in cfg.probe_tasks}
+    if not cfg.baselines: return tasks
+    return tasks | {t + CONTROL: control_task(task, cfg.data_seed) for t, task in tasks.items()}
 
 # %% ../nbs/21_probing.ipynb #77dfd2f1
 def checkpoint_features(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig) -> Features:
@@ -94,10 +111,15 @@ def entropy_table(task: Task, f: Features, **meta) -> pd.DataFrame:
 
 ANSWERS = ['pred', 'gold']
 
+def features_folder(folder: Path, task: Task) -> Path:
+    "Where a probe run's features live: its own folder, or for a control task its task's (the same sentences)."
+    return (folder.parent/task.name.removesuffix(CONTROL) if task.name.endswith(CONTROL) else folder)/'features'
+
 def probe_encoder(encoder, tok, task: Task, folder: Path, cfg: ProbingConfig, **meta) -> dict[str, pd.DataFrame]:
     "Probe results, each probe's answers on the test items, and the CLS attention entropy of one encoder on one task."
-    f = checkpoint_features(encoder, tok, task, folder/'features', cfg)
-    probe = probe_layers(task, f, mdl=cfg.mdl, device=encoder.device, **meta).rename(columns={'task': 'probe_task'})
+    f = checkpoint_features(encoder, tok, task, features_folder(folder, task), cfg)
+    probe = probe_layers(task, f, mdl=uses_mdl(cfg, task.name), device=encoder.device, **meta)
+    probe = probe.rename(columns={'task': 'probe_task'})
     items = probe[['probe_task', 'pooling', 'layer', *meta, *ANSWERS]]
     return dict(probe=probe.drop(columns=ANSWERS), probe_items=items, entropy=entropy_table(task, f, **meta))
 
@@ -117,6 +139,15 @@ def _pretrained(model_name: str, dtype: str = 'float32'):
     set_seed(0)
     return load_model(model_name, dtype=dtype)
 
+def random_encoder(model_name: str, dtype: str = 'float32', seed: int = 0):
+    "Encoder `model_name`'s architecture with freshly drawn weights (seeded), and its tokenizer: the baseline."
+    model, tok = _pretrained(model_name, dtype)
+    set_seed(seed)
+    return type(model)(model.config).to(model.dtype).eval(), tok
+
+def _untuned(model_name: str, checkpoint: str, dtype: str):
+    return random_encoder(model_name, dtype) if checkpoint == RANDOM else _pretrained(model_name, dtype)
+
 def _finetuned(cfg, ck: Run, task: Task, device):
     model_name, c = ck.key
     set_seed(c['ft_seed'])
@@ -131,7 +162,7 @@ class _Checkpoint:
         "The checkpoint run: fine-tune (or load the pre-trained encoder), save the dev scores, keep the weights."
         model_name, c = self.ck.key
         if c['ft_seed'] < 0:
-            self.made, ft = _pretrained(model_name, self.cfg.dtype), pd.DataFrame()
+            self.made, ft = _untuned(model_name, c['checkpoint'], self.cfg.dtype), pd.DataFrame()
         else:
             task = self.ft_tasks[c['finetune_task']]
             model, tok, evals = _finetuned(self.cfg, self.ck, task, self.device)
@@ -146,7 +177,7 @@ class _Checkpoint:
         if self.made is None:
             model_name, c = self.ck.key
             task = self.ft_tasks.get(c['finetune_task'])
-            if c['ft_seed'] < 0: self.made = _pretrained(model_name, self.cfg.dtype)
+            if c['ft_seed'] < 0: self.made = _untuned(model_name, c['checkpoint'], self.cfg.dtype)
             elif (self.ck.folder/ENCODER_FILE).exists():
                 self.made = load_encoder(model_name, len(task.labels), self.ck.folder)
             else: self.made = _finetuned(self.cfg, self.ck, task, self.device)[:2]   # not kept: the same seed again
@@ -163,7 +194,7 @@ class _Checkpoint:
 def run(cfg: ProbingConfig, out, device: str | None = None, overwrite: bool = False) -> Results:
     "Run what is missing of a probing study under `out`; return its `Results` (tables `probe`, `entropy`, `finetune`)."
     out, device = Path(out), device or default_device()
-    tasks = {t: cfg.task(t) for t in cfg.probe_tasks}
+    tasks = probe_tasks(cfg)
     ft_tasks = {t: cfg.task(t, ('train', 'dev')) for t in cfg.finetune_tasks}
     cks = checkpoint_runs(cfg, out, ft_tasks)
     probes = {ck.folder: probe_runs(cfg, ck, tasks) for ck in cks}
@@ -176,11 +207,24 @@ def run(cfg: ProbingConfig, out, device: str | None = None, overwrite: bool = Fa
                PROBE_TABLES)
     tables = (gather([p.folder for ps in probes.values() for p in ps], PROBE_TABLES)
               | gather([ck.folder for ck in cks], ('finetune',)))
-    return finish({n: tables[n] for n in TABLES}, out, record, FIGURES)
+    tables['probe'], baselines = split_baselines(tables['probe'])
+    tables |= {n: split_baselines(tables[n])[0] for n in ('probe_items', 'entropy')}
+    return finish({n: tables[n] for n in TABLES} | dict(baselines=baselines), out, record, FIGURES)
+
+def is_baseline(t: pd.DataFrame) -> pd.Series:
+    "Rows of the baselines: the random-init checkpoint's, and every probe of a control task."
+    return (t.checkpoint == RANDOM) | t.probe_task.str.endswith(CONTROL)
+
+def split_baselines(t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The rows the findings are judged on, and the baselines' rows (kept apart, in the `baselines` table)."
+    b = is_baseline(t) if len(t) else pd.Series(False, index=t.index)
+    return t[~b].reset_index(drop=True), t[b].reset_index(drop=True)
 
 def load(out) -> Results:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
-    return load_study(out, TABLES, 'probing', FIGURES)
+    res = load_study(out, TABLES, 'probing', FIGURES)
+    if (Path(out)/'baselines.csv').exists(): res.tables['baselines'] = read_table(out, 'baselines')
+    return res
 
 # %% ../nbs/21_probing.ipynb #7e4a1933
 _KEY = ['model', 'probe_task', 'pooling', 'layer']
@@ -305,6 +349,25 @@ def claims(res: Results) -> list[Claim]:
     items = res.tables.get('probe_items')
     return [upper_layers_claim(res.probe, items), cls_gain_claim(res.probe, items), entropy_claim(res.entropy)]
 
+# %% ../nbs/21_probing.ipynb #7603ac08
+def selectivity(probe: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    "Per probe with a control: task accuracy, control accuracy and selectivity (task - control), in points."
+    ctl = baselines[baselines.probe_task.str.endswith(CONTROL)]
+    ctl = ctl.assign(probe_task=ctl.probe_task.str.removesuffix(CONTROL))[PROBE_KEY + ['test_acc']]
+    both = pd.concat([probe[probe.checkpoint != RANDOM], baselines[~baselines.probe_task.str.endswith(CONTROL)]])
+    t = both[PROBE_KEY + ['test_acc']].merge(ctl, on=PROBE_KEY, suffixes=('', '_control'))
+    t[['test_acc', 'test_acc_control']] *= 100
+    return t.assign(selectivity=t.test_acc - t.test_acc_control)
+
+def random_baseline(probe: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    "Test accuracy (points) per layer of the pre-trained and the random-init encoder, and their difference."
+    key = ['model', 'probe_task', 'pooling', 'layer']
+    pre = probe[probe.checkpoint == 'pretrained'].set_index(key).test_acc
+    rnd = baselines[(baselines.checkpoint == RANDOM) & ~baselines.probe_task.str.endswith(CONTROL)]
+    rnd = rnd.set_index(key).test_acc
+    t = pd.DataFrame(dict(pretrained=100 * pre, random=100 * rnd)).dropna()
+    return t.assign(gain=t.pretrained - t.random).reset_index()
+
 # %% ../nbs/21_probing.ipynb #39601046
 def plot_deltas(probe: pd.DataFrame, value: str = 'test_acc', label: str = 'Δ probing accuracy (points)',
                 scale: float = 100):
@@ -361,6 +424,14 @@ PRESETS = {
                              odd_man_out='senteval/probing/odd_man_out.txt',
                              cola='glue/CoLA', sst2='glue/SST-2', rte='glue/RTE'),
                   recipe=dict(lr=2e-5, epochs=3, batch_size=32), batch_size=128),
+    'full': dict(models=['minilm', 'mpnet'], probe_tasks=PROBE_TASKS, seeds=[0, 1, 2, 3, 4], baselines=True,
+                 finetune_tasks=['brown_genre', 'brown_nli', 'odd_man_out'], mdl=False, max_length=48,
+                 sizes=dict(bigram_shift=dict(train=1000, dev=200, test=1200),                 # sized in the README
+                            coordination_inversion=dict(train=1000, dev=200, test=1200),
+                            odd_man_out=dict(train=1000, dev=200, test=1200),
+                            brown_genre=dict(train=1000, dev=200, test=200),
+                            brown_nli=dict(train=1000, dev=200, test=200)),
+                 recipe=dict(lr=5e-5, steps=60, batch_size=16, evals_per_epoch=1, max_length=48)),
     'tiny': dict(models=['tiny-bert'], probe_tasks=['bigram_shift'], finetune_tasks=['brown_genre'], seeds=[0, 1],
                  sizes=dict(bigram_shift=dict(train=60, dev=30, test=30), brown_genre=dict(train=48, dev=24, test=24)),
                  recipe=dict(lr=1e-3, steps=4, batch_size=16, trace_every=0)),

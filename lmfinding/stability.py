@@ -15,8 +15,8 @@ from .models import load_model
 from .params import check_choice, check_flag, check_names, check_positive, check_seeds, wrong
 from .runs import default_device, load_results, run_record, save_results
 from .statistics import (ALPHA, BOOT, FEW, Claim, Drawn, Evidence, all_of, bootstrap_means, equivalence,
-                                  fewer_failures, item_draws, judge_family, noninferiority, sd_reduction, untested,
-                                  welch)
+                                  fewer_failures, item_draws, judge, judge_family, noninferiority, one_sample,
+                                  sd_reduction, untested, welch)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              read_table, resume, run_folder, save_tables)
 from .surface import plot_surface, segment_barrier
@@ -24,14 +24,15 @@ from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
 __all__ = ['SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'RUN', 'TABLES', 'TABLE1',
-           'STD_REDUCTION', 'MEAN_GAIN', 'MEAN_MARGIN', 'STD_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'OF_INTEREST', 'PER',
-           'StabilityConfig', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
-           'reported_score', 'stability_table', 'initial_model', 'run_params', 'one_run', 'failure_baseline',
-           'run_table', 'item_table', 'study_runs', 'run_grid', 'config', 'downsample_base', 'downsample_config',
-           'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled', 'figures', 'loss_ratios',
-           'lower_grads', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects',
-           'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'basin_claim',
-           'recipe_claim', 'claims', 'table1']
+           'STD_REDUCTION', 'MEAN_GAIN', 'MEAN_MARGIN', 'STD_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'BARRIER', 'OF_INTEREST',
+           'PER', 'PAIR', 'StabilityConfig', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
+           'reported_score', 'stability_table', 'initial_model', 'seed_columns', 'run_params', 'one_run',
+           'failure_baseline', 'run_table', 'item_table', 'study_runs', 'run_grid', 'config', 'downsample_base',
+           'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled',
+           'figures', 'loss_ratios', 'lower_grads', 'surface_pairs', 'surface_pair', 'surface_run', 'study_surface',
+           'run', 'load', 'table1_effects', 'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim',
+           'downsampled_claim', 'barriers', 'basin_claim', 'recipe_claim', 'claims', 'table1', 'expected_max',
+           'expected_best', 'seed_variance']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 @dataclass
@@ -41,12 +42,14 @@ class StabilityConfig(StudyConfig):
     tasks: list[str]                                   # tasks fine-tuned on, each with every recipe and seed
     recipes: dict[str, Recipe]                         # name -> recipe (or the fields that differ; or names of RECIPES)
     seeds: list[int]                                   # seeds of the head's initialisation and the data order
+    orders: int = 0                                    # >0: seed s = head seed s // orders x order seed s % orders
     select: str = 'last'                               # which checkpoint is reported (see `reported_score`)
     checkpoint_every: int = 0                          # also checkpoint every k steps (0: every 5 minutes only)
     tensorboard: bool = False                          # also log every run to TensorBoard (OUT/RUN/tensorboard)
     train_limit: int | None = None                     # down-sample every training set to this many examples
     downsample_n: int = 1000                           # training-set size of the down-sampling experiment (Fig. 3b)
     strong: str = 'mosbach'                            # the recipe tested against the others (claim e)
+    surfaces: int = 1                                  # loss surfaces, each through its own failed/successful pair
 
     def __post_init__(self):
         super().__post_init__()
@@ -60,8 +63,14 @@ class StabilityConfig(StudyConfig):
         self.recipes = {name: as_recipe(r) for name, r in self.recipes.items()}
         check_choice('select', self.select, SELECTIONS)
         check_positive('downsample_n', self.downsample_n, whole=True, example=1000)
+        check_positive('surfaces', self.surfaces, whole=True, example=5)
+        if self.orders: check_positive('orders', self.orders, whole=True, example=5)
         check_flag('tensorboard', self.tensorboard)
         if self.train_limit is not None: check_positive('train_limit', self.train_limit, whole=True, example=1000)
+
+    def split_seed(self, seed: int) -> tuple[int, int]:
+        "The head-initialisation seed and the data-order seed of run `seed` (both `seed` unless `orders` is set)."
+        return divmod(seed, self.orders) if self.orders else (seed, seed)
 
     def plain(self) -> list[str]:
         "The recipes without mixout: their parameters are the plain model's (a loss surface can pass through them)."
@@ -125,19 +134,24 @@ def stability_table(runs: pd.DataFrame) -> pd.DataFrame:
 RUN_TABLES = ('log', 'evals', 'grads', 'preds')         # each run's tables (preds: its answers on the test split)
 
 def initial_model(cfg: StabilityConfig, task: Task, seed: int):
-    "The model a run with `seed` starts from: the pre-trained encoder and its seeded new head."
-    return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=seed, attentions=False,
-                      dtype=cfg.dtype)
+    "The model run `seed` starts from: the pre-trained encoder and a new head drawn with its head seed."
+    return load_model(cfg.model, head='classify', num_labels=len(task.labels), seed=cfg.split_seed(seed)[0],
+                      attentions=False, dtype=cfg.dtype)
+
+def seed_columns(cfg: StabilityConfig, seed: int) -> dict:
+    "The head and data-order seeds of run `seed`, as table columns (none when they are the run's seed)."
+    return dict(zip(('init_seed', 'order_seed'), cfg.split_seed(seed))) if cfg.orders else {}
 
 def run_params(cfg: StabilityConfig, task: Task, recipe: str, seed: int) -> dict:
-    "What decides the results of one run: the model, the data's fingerprint, the recipe, the seed, the arithmetic."
+    "What decides the results of one run: the model, the data's fingerprint, the recipe, the seeds, the arithmetic."
     return dict(model=cfg.model, task=task.name, data=task.fingerprint(), recipe=cfg.recipes[recipe], seed=seed,
-                precision=cfg.precision) | cfg.weights()
+                precision=cfg.precision) | seed_columns(cfg, seed) | cfg.weights()
 
 def one_run(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Path, record: dict):
     "Fine-tune once and save the run's log, evaluations, gradient norms and test answers under `folder`."
     model, tok = initial_model(cfg, task, seed)
-    h = train(model.to(default_device()), tok, task, cfg.recipes[recipe], seed=seed, metric=metric_of(task.name),
+    order = cfg.split_seed(seed)[1]                              # data order (and dropout masks)
+    h = train(model.to(default_device()), tok, task, cfg.recipes[recipe], seed=order, metric=metric_of(task.name),
               eval_splits=('dev', 'test'), progress=False, checkpoint=folder/'checkpoint.pt',
               checkpoint_every=cfg.checkpoint_every, tensorboard=folder/'tensorboard' if cfg.tensorboard else None,
               precision=cfg.precision, keep_predictions=('test',))
@@ -184,7 +198,9 @@ def run_grid(cfg: StabilityConfig, out, overwrite: bool = False) -> dict[str, pd
     tables = gather(resume(runs, one, 'runs', overwrite, RUN_TABLES), RUN_TABLES)
     preds = tables.pop('preds')
     baselines = {t: failure_baseline(cfg, task) for t, task in tasks.items()}
-    return dict(runs=run_table(tables['evals'], baselines, cfg.select),
+    runs = run_table(tables['evals'], baselines, cfg.select)
+    if cfg.orders: runs = pd.concat([runs, pd.DataFrame([seed_columns(cfg, s) for s in runs.seed])], axis=1)
+    return dict(runs=runs,
                 items=item_table(preds, tables['evals'], tasks, cfg.select)) | tables
 
 
@@ -197,6 +213,8 @@ PRESETS = {
                   sizes=dict(train=96, dev=48, test=96), downsample_n=32),
     'paper': dict(model='bert-large-uncased', tasks=['rte', 'mrpc', 'cola'], recipes=['devlin', 'lee', 'mosbach'],
                   seeds=list(range(25)), paths=dict(rte='glue/RTE', mrpc='glue/MRPC', cola='glue/CoLA')),
+    'full': dict(model='minilm', tasks=['brown_nli'], recipes=QUICK_RECIPES, seeds=list(range(25)), orders=5,
+                 sizes=dict(train=256, dev=64, test=500), downsample_n=32, surfaces=5),      # sized in the README
     'tiny': dict(model='tiny-bert', tasks=['brown_nli'], seeds=[0, 1], sizes=dict(train=32, dev=16, test=16),
                  downsample_n=8, recipes={k: r | dict(steps=4, batch_size=8) for k, r in QUICK_RECIPES.items()}),
 }
@@ -298,14 +316,17 @@ def lower_grads(grads: pd.DataFrame, runs: pd.DataFrame, early: int = 50) -> pd.
     return with_outcome(np.log10(g.groupby(RUN).norm.mean()).rename('value').reset_index(), runs)
 
 # %% ../nbs/22_stability.ipynb #87d0ea92
+def surface_pairs(runs: pd.DataFrame, plain: list[str], k: int = 1) -> list[dict]:
+    "Up to `k` (task, recipe, failed seed, successful seed) for loss surfaces: plain recipes, no seed in two pairs."
+    pairs = []
+    for (task, recipe), g in runs[runs.recipe.isin(plain)].groupby(['task', 'recipe']):
+        failed, good = sorted(g[g.failed].seed), g[~g.failed].sort_values('score').seed[::-1]   # best first
+        pairs += [dict(task=task, recipe=recipe, failed=int(f), successful=int(s)) for f, s in zip(failed, good)]
+    return pairs[:k]
+
 def surface_pair(runs: pd.DataFrame, plain: list[str]) -> dict | None:
-    "Task, recipe, failed seed and successful seed for the loss surface (None: no recipe in `plain` has both)."
-    r = runs[runs.recipe.isin(plain)]
-    for (task, recipe), g in r.groupby(['task', 'recipe']):
-        if g.failed.any() and (~g.failed).any():
-            return dict(task=task, recipe=recipe, failed=int(g[g.failed].seed.min()),
-                        successful=int(g[~g.failed].sort_values('score').seed.iloc[-1]))
-    return None
+    "The first of `surface_pairs` (None: no recipe in `plain` has a failed and a successful run)."
+    return next(iter(surface_pairs(runs, plain)), None)
 
 
 # %% ../nbs/22_stability.ipynb #d077958f
@@ -352,8 +373,9 @@ def run(cfg: StabilityConfig, out, overwrite: bool = False) -> Results:
     grids = [run_grid(d, out/'downsampled'/t, overwrite) for t, d in downs.items()]
     down = pd.concat([g['runs'].assign(base=downsample_base(cfg)) for g in grids], ignore_index=True)
     down_items = pd.concat([g['items'] for g in grids], ignore_index=True)
-    pair = surface_pair(tables['runs'], cfg.plain())
-    surf = study_surface(cfg, pair, out/'surface', overwrite=overwrite) if pair else pd.DataFrame()
+    pairs = surface_pairs(tables['runs'], cfg.plain(), cfg.surfaces)
+    surf = pd.concat([study_surface(cfg, p, out/'surface', overwrite=overwrite) for p in pairs] or [pd.DataFrame()],
+                     ignore_index=True)
     tables |= dict(downsampled=down, downsampled_items=down_items, surface=surf)
     return finish(tables, out, cfg.record(study_tasks(cfg).values()), FIGURES)
 
@@ -372,6 +394,7 @@ MEAN_MARGIN = MEAN_GAIN / 2      # points: "keeps the mean" allows losing at mos
 STD_MARGIN = STD_REDUCTION / 2   # share: "recovers the full data's spread" allows sd at most 1 / (1 - 0.2) = 1.25 x
 LOSS_GAP = .3                    # effect of interest: failed runs' loss ratio this much higher (the paper shows curves)
 GRAD_DROP = 1.                   # effect of interest, log10: failed runs' early lower-layer gradients 10x smaller
+BARRIER = .1                     # effect of interest: the loss rises 0.1 between the two models (the paper: a picture)
 OF_INTEREST = 'the effect of interest'
 PER = 'seeds'                    # the independent replicate: one fine-tuning run of a recipe
 
@@ -453,13 +476,23 @@ def downsampled_claim(down: pd.DataFrame | None, runs: pd.DataFrame | None = Non
         'b', statement, level, f"full steps vs full data: share removed > -{STD_MARGIN:g}", 0., '', per=PER)
     return replace(all_of('b', statement, parts), direction=direction)
 
+PAIR = ['task', 'recipe', 'failed', 'successful']     # one loss surface: the failed and the successful run it spans
+
+def barriers(surf: pd.DataFrame) -> pd.Series:
+    "The loss barrier of each surface in `surf` (one per failed/successful pair; no pair columns: one surface)."
+    keys = [k for k in PAIR if k in surf]
+    if not keys: return pd.Series([segment_barrier(surf)], name='barrier')
+    return surf.groupby(keys).apply(segment_barrier, include_groups=False).rename('barrier')
+
 def basin_claim(surf: pd.DataFrame | None) -> Claim:
-    "Claim (d): a loss barrier between the failed and the successful model (one surface: no spread, no test)."
-    statement = 'the failed model lies in a separate basin of the loss surface'
+    "Claim (d): a loss barrier between the failed and the successful model, over pairs (one surface: no test)."
+    statement, direction = 'the failed model lies in a separate basin of the loss surface', 'barrier > 0'
     if surf is None: return untested('d', statement, 'no surface: no failed and successful run of one plain recipe')
-    b = segment_barrier(surf)
-    why = f'one failed/successful pair, loss barrier {b:+.3f}: a single surface has no spread to test'
-    return replace(untested('d', statement, why, 'barrier > 0'), estimate=b)
+    b = barriers(surf)
+    if len(b) == 1:
+        why = f'one failed/successful pair, loss barrier {b.iloc[0]:+.3f}: a single surface has no spread to test'
+        return replace(untested('d', statement, why, direction), estimate=float(b.iloc[0]))
+    return judge('d', statement, one_sample(b), direction, BARRIER, '', OF_INTEREST, 'failed/successful pairs')
 
 # %% ../nbs/22_stability.ipynb #cef81242
 def _mean_evidence(s: pd.DataFrame, g: pd.DataFrame, ds, dg) -> Evidence:
@@ -509,3 +542,37 @@ def table1(runs: pd.DataFrame, strong: str = 'mosbach', items: pd.DataFrame | No
         evs = [sd_reduction(_scores(items, s, task, strong), _scores(items, g[g.recipe == r], task, r)) for r in others]
         lower[task] = all(e.p < ALPHA and min(e.n) >= FEW for e in evs)            # as a verdict: FEW replicates
     return t.assign(std_lower=[r.recipe == strong and lower.get(r.task, False) for r in t.itertuples()])
+
+# %% ../nbs/22_stability.ipynb #d614d216
+def expected_max(scores, n: int) -> float:
+    "The expected best of `n` scores drawn with replacement from `scores` (Dodge et al., 2019)."
+    s, N = np.sort(np.asarray(scores, float)), len(scores)
+    i = np.arange(1, N + 1)
+    return float(np.sum(s * ((i / N) ** n - ((i - 1) / N) ** n)))
+
+def expected_best(runs: pd.DataFrame) -> pd.DataFrame:
+    "Per task and recipe, the expected best score (points) over n = 1..N runs."
+    rows = [dict(task=t, recipe=r, n=n, expected_best=100 * expected_max(g.score, n))
+            for (t, r), g in runs.groupby(['task', 'recipe']) for n in range(1, len(g) + 1)]
+    return pd.DataFrame(rows)
+
+# %% ../nbs/22_stability.ipynb #7b73d0dc
+def seed_variance(runs: pd.DataFrame) -> pd.DataFrame:
+    "Per task and recipe: variance components (points^2) of head seed, data order and the rest, with F-test p values."
+    from scipy.stats import f as fdist
+    rows = []
+    for (t, r), g in runs.groupby(['task', 'recipe']):
+        y = g.pivot_table(index='init_seed', columns='order_seed', values='score', aggfunc='mean') * 100
+        if y.isna().any().any() or min(y.shape) < 2: continue                  # needs the whole crossing
+        a, b = y.shape
+        ms_a = b * ((y.mean(1) - y.values.mean()) ** 2).sum() / (a - 1)
+        ms_b = a * ((y.mean(0) - y.values.mean()) ** 2).sum() / (b - 1)
+        res = y.values - y.mean(1).values[:, None] - y.mean(0).values[None] + y.values.mean()
+        df_e = (a - 1) * (b - 1)
+        ms_e = (res ** 2).sum() / df_e
+        comp = dict(init=max((ms_a - ms_e) / b, 0.), order=max((ms_b - ms_e) / a, 0.), residual=ms_e)
+        total = sum(comp.values()) or np.nan
+        p = dict(init=fdist.sf(ms_a / ms_e, a - 1, df_e), order=fdist.sf(ms_b / ms_e, b - 1, df_e), residual=np.nan)
+        rows += [dict(task=t, recipe=r, source=k, variance=v, share=v / total, p=p[k], heads=a, orders=b)
+                 for k, v in comp.items()]
+    return pd.DataFrame(rows, columns=['task', 'recipe', 'source', 'variance', 'share', 'p', 'heads', 'orders'])

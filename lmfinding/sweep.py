@@ -409,7 +409,8 @@ def run_grid(grid_path, retry_failed: bool = True, **overrides) -> list[dict]:
 def _status_lines(sw: Sweep) -> list[str]:
     m = manifest(sw, write=False) if sw.out.exists() else dict(counts=dict(pending=len(cells(sw))), cells={})
     lines = [f'{sw.out}: ' + ', '.join(f'{n} {s}' for s, n in m['counts'].items())]
-    return lines + [f"  failed {c}: {v.get('error', '')[:200]}" for c, v in m['cells'].items() if v['status'] == 'failed']
+    failed = [(c, v) for c, v in m['cells'].items() if v['status'] == 'failed']
+    return lines + [f"  failed {c}: {v.get('error', '')[:200]}" for c, v in failed]
 
 def sweep_status(grid_path) -> str:
     "For each sweep of the grid file, one line of counts and one line per failed cell."

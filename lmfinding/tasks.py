@@ -12,7 +12,7 @@ from .data import (FORMATS, SENTEVAL_TASKS, DataError, Task, check_task, load_hu
                             read_senteval)
 
 # %% auto #0
-__all__ = ['CARVE', 'SENTEVAL_WORDS', 'load_task', 'task_sizes', 'carve_splits', 'study_task']
+__all__ = ['CARVE', 'SENTEVAL_WORDS', 'CONTROL', 'load_task', 'task_sizes', 'carve_splits', 'study_task', 'control_task']
 
 # %% ../nbs/05_tasks.ipynb #5d7ec274
 def load_task(name: str, path=None, seed: int = 0, **sizes) -> Task:
@@ -63,3 +63,18 @@ def study_task(name: str, paths: dict, sizes: dict, seed: int = 0, needs=('train
     task, senteval = load_task(name, paths.get(name), seed=seed, **kw), _senteval_file(name, paths)
     if senteval: task = carve_splits(task, needs, seed)
     return check_task(task, needs, SENTEVAL_WORDS if senteval else None)
+
+# %% ../nbs/05_tasks.ipynb #77c84737
+CONTROL = '_control'      # a control task's name: its task's name and this suffix
+
+def _types(text: str) -> list[str]: return sorted(set(str(text).lower().split()))
+
+def control_task(task: Task, seed: int = 0) -> Task:
+    "`task` with each sentence labelled by the majority of seeded random labels drawn once per word type."
+    types = sorted({w for t in task.rows.text for w in _types(t)})
+    drawn = dict(zip(types, np.random.default_rng(seed).integers(0, len(task.labels), len(types))))
+    def label(text):
+        votes = np.bincount([drawn[w] for w in _types(text)], minlength=len(task.labels))
+        return task.labels[int(votes.argmax())]
+    rows = task.rows.assign(label=[label(t) for t in task.rows.text])
+    return Task(task.name + CONTROL, rows, task.labels, f'{task.source} (control: labels from word types, seed {seed})')
