@@ -425,9 +425,9 @@ PRESETS = {
                              cola='glue/CoLA', sst2='glue/SST-2', rte='glue/RTE'),
                   recipe=dict(lr=2e-5, epochs=3, batch_size=32), batch_size=128),
     'full': dict(models=['minilm', 'mpnet'], probe_tasks=PROBE_TASKS, seeds=[0, 1, 2, 3, 4], baselines=True,
-                 finetune_tasks=['brown_genre', 'brown_nli', 'odd_man_out'], mdl=False, max_length=48,
+                 finetune_tasks=['brown_genre', 'brown_nli', 'bigram_shift'], mdl=False, max_length=48,
                  sizes=dict(bigram_shift=dict(train=1000, dev=200, test=1200),                 # sized in the README
-                            coordination_inversion=dict(train=1000, dev=200, test=1200),
+                            coordination_inversion=dict(train=500, dev=100, test=495),   # Brown has 1095 in all
                             odd_man_out=dict(train=1000, dev=200, test=1200),
                             brown_genre=dict(train=1000, dev=200, test=200),
                             brown_nli=dict(train=1000, dev=200, test=200)),

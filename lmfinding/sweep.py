@@ -25,7 +25,7 @@ __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameter
 class SweepError(ValueError):
     "A grid file, notebook or cluster that a sweep cannot run with."
 
-GRID_KEYS = {'notebook', 'out', 'parameters', 'grid', 'executor', 'workers', 'slurm'}
+GRID_KEYS = {'notebook', 'out', 'parameters', 'grid', 'executor', 'workers', 'slurm', 'shared'}
 SLURM_KEYS = {'partition', 'time', 'gpus', 'mem', 'cpus', 'parallel', 'extra', 'signal_lead'}
 
 @dataclass
@@ -39,6 +39,11 @@ class Sweep:
     workers: int = 1
     slurm: dict = field(default_factory=dict)
     echo: bool = False                  # stream each notebook's own progress bars (stderr) to this terminal
+    shared: bool = False                # every cell grows one study in OUT/study (one at a time), not its own
+
+    def out_dir(self, cid: str) -> Path:
+        "Where cell `cid`'s notebook writes: its own `results` folder, or the study all cells grow."
+        return (self.out/'study' if self.shared else self.out/'cells'/cid/'results').resolve()
 
 def notebook_parameters(nb) -> dict:
     "The parameters (name -> default) of the notebook's `parameters` cell; an error if it has none."
@@ -123,8 +128,13 @@ def parse_grid(spec, where: str) -> Sweep:
     if ex not in ('local', 'slurm'): raise SweepError(where + f"executor {ex!r}: use 'local' or 'slurm'")
     if bad := set(spec.get('slurm') or {}) - SLURM_KEYS:
         raise SweepError(where + f'unknown slurm options {sorted(bad)}; use {sorted(SLURM_KEYS)}')
+    shared = spec.get('shared', False)
+    if not isinstance(shared, bool): raise SweepError(where + f'shared: {shared!r}: use true or false')
+    if shared and (ex != 'local' or _workers(spec, where) > 1):
+        raise SweepError(where + 'the cells of a shared study grow one folder, so they run one at a time: '
+                         'use executor local with workers 1')
     return Sweep(Path(spec['notebook']), Path(spec['out']), fixed, grid, ex, _workers(spec, where),
-                 spec.get('slurm') or {})
+                 spec.get('slurm') or {}, shared=shared)
 
 def read_grid(path) -> Sweep:
     "Parse and check a grid file of one sweep."
@@ -208,7 +218,7 @@ def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
         t0 = time.time()
         try:
             pm.execute_notebook(str(sweep.notebook), str(folder/'notebook.ipynb'), cwd=str(Path(sweep.notebook).parent),
-                                parameters={**params, 'out_dir': str((folder/'results').resolve())},
+                                parameters={**params, 'out_dir': str(sweep.out_dir(cid))},
                                 progress_bar=sweep.echo, kernel_name='python3', log_output=False,
                                 stderr_file=sys.stderr if sweep.echo else None)
         except BaseException as e:
@@ -229,6 +239,7 @@ def _record(csv: Path) -> dict | None:
 
 def gather(sweep: Sweep) -> dict[str, Path]:
     "Rebuild `OUT/results/*.csv` (and each table's record of its cells' records) from the done cells; name -> path."
+    if sweep.shared: return {}                          # the cells grew one study: OUT/study is the result
     (sweep.out/'results'/COMPLETE).unlink(missing_ok=True)
     tables: dict[str, list] = {}
     records: dict[str, dict] = {}
@@ -395,7 +406,8 @@ def save_sweep(sweep: Sweep) -> None:
     "Record the parsed `sweep` in `OUT/sweep.json`, where each Slurm task reads it."
     sweep.out.mkdir(parents=True, exist_ok=True)
     saved = dict(notebook=str(sweep.notebook.resolve()), out=str(sweep.out.resolve()), parameters=sweep.parameters,
-                 grid=sweep.grid, executor=sweep.executor, workers=sweep.workers, slurm=sweep.slurm)
+                 grid=sweep.grid, executor=sweep.executor, workers=sweep.workers, slurm=sweep.slurm,
+                 shared=sweep.shared)
     atomic_write(sweep.out/'sweep.json', json.dumps(saved, indent=1))
 
 def run_grid(grid_path, retry_failed: bool = True, **overrides) -> list[dict]:
