@@ -29,10 +29,10 @@ __all__ = ['SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FI
            'reported_score', 'stability_table', 'initial_model', 'seed_columns', 'run_params', 'one_run',
            'failure_baseline', 'run_table', 'item_table', 'study_runs', 'run_grid', 'config', 'downsample_base',
            'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled',
-           'figures', 'loss_ratios', 'lower_grads', 'surface_pairs', 'surface_pair', 'surface_run', 'study_surface',
-           'run', 'load', 'table1_effects', 'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim',
-           'downsampled_claim', 'barriers', 'basin_claim', 'recipe_claim', 'claims', 'table1', 'expected_max',
-           'expected_best', 'seed_variance']
+           'first_surface', 'figures', 'loss_ratios', 'lower_grads', 'surface_pairs', 'surface_pair', 'surface_run',
+           'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores', 'within_recipe', 'flat_loss_claim',
+           'vanishing_claim', 'downsampled_claim', 'barriers', 'basin_claim', 'recipe_claim', 'claims', 'table1',
+           'expected_max', 'expected_best', 'seed_variance']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 @dataclass
@@ -214,7 +214,7 @@ PRESETS = {
     'paper': dict(model='bert-large-uncased', tasks=['rte', 'mrpc', 'cola'], recipes=['devlin', 'lee', 'mosbach'],
                   seeds=list(range(25)), paths=dict(rte='glue/RTE', mrpc='glue/MRPC', cola='glue/CoLA')),
     'full': dict(model='minilm', tasks=['brown_nli'], recipes=QUICK_RECIPES, seeds=list(range(25)), orders=5,
-                 sizes=dict(train=256, dev=64, test=500), downsample_n=32, surfaces=5),      # sized in the README
+                 sizes=dict(train=128, dev=64, test=500), downsample_n=32, surfaces=5),      # sized in the README
     'tiny': dict(model='tiny-bert', tasks=['brown_nli'], seeds=[0, 1], sizes=dict(train=32, dev=16, test=16),
                  downsample_n=8, recipes={k: r | dict(steps=4, batch_size=8) for k, r in QUICK_RECIPES.items()}),
 }
@@ -290,7 +290,12 @@ def _grad_figure(res: Results):
 FIGURES = {'fig3a_training': lambda res: plot_training(res.log, res.evals, res.runs),
            'fig3b_downsampled': lambda res: plot_downsampled(res.downsampled, res.record['params']['downsample_n']),
            'fig4a_grad_norms': _grad_figure,
-           'fig4b_loss_surface': lambda res: plot_surface(res.surface) if len(res.surface) else None}
+           'fig4b_loss_surface': lambda res: plot_surface(first_surface(res.surface)) if len(res.surface) else None}
+
+def first_surface(surf: pd.DataFrame) -> pd.DataFrame:
+    "The rows of the first loss surface in `surf` (a study may hold one per failed/successful pair)."
+    keys = [k for k in ['task', 'recipe', 'failed', 'successful'] if k in surf]
+    return surf.merge(surf[keys].drop_duplicates().head(1), on=keys) if keys else surf
 
 def figures(res: Results, out=None) -> list[str]:
     "Draw and save every figure of Finding 2 its tables allow, in `out` (default: `res.out`); return their names."
