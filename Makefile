@@ -1,11 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make reproduce   set up, then run every findings notebook on the embedded default
 #   make test        set up, then run all tests; the last line is "N passed, N failed"
+#   make full        the full offline run (hours; resumable), then the notebooks rendered from it
 #   make site        render the site from the notebooks' stored outputs (Quarto if installed, else nbconvert)
 #   make outputs     run the library notebooks in place, so that the site shows their examples' outputs
 # `make test` also installs, with apt-get (as root or through sudo), Debian's chromium and chromium-driver (site test)
 # and slurm-wlm and munge (Slurm test), where they are missing. `make reproduce` rewrites tracked files: the stored
-# outputs of nbs/findings/*.ipynb and nbs/index.ipynb, README.md and README_files/.
+# outputs of nbs/findings/*.ipynb (from the full run where it finished) and nbs/index.ipynb, README.md,
+# README_files/ and results/quick/ (the quick verdicts shown beside the full ones).
 SHELL := /bin/bash
 PYTHON ?= python3
 # The CPU build of torch; on a GPU machine use e.g. `make TORCH='torch==2.13.0 --index-url ...'`.
@@ -22,7 +24,7 @@ KATEX_DIR := $(VENV)/share/katex
 KERNEL := lmfinding
 KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 
-.PHONY: setup assets browser slurm katex kernel kernelspec test reproduce readme site outputs clean-venv
+.PHONY: setup assets browser slurm katex kernel kernelspec test reproduce full readme site outputs clean-venv
 # Debian packages (headless Chromium for the site test): as root, or through sudo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -86,6 +88,13 @@ reproduce: assets katex
 	$(BIN)/lmfinding readme
 	$(BIN)/nbdev_clean
 	$(BIN)/lmfinding site
+
+# the full offline run, sized by power (hours on 2 CPU cores, cells of about 20 minutes; it resumes where it stopped,
+# from what is committed under results/full/), then the notebooks, README and site rendered from it
+full: assets katex
+	$(BIN)/lmfinding assets fetch mpnet gemma3
+	$(BIN)/lmfinding sweep sweeps/full.yaml
+	$(MAKE) reproduce
 
 readme: $(STAMP)
 	$(BIN)/lmfinding readme

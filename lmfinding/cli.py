@@ -10,9 +10,10 @@ from . import __version__
 
 # %% auto #0
 __all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks_command', 'findings_notebooks',
-           'findings_command', 'store_outputs', 'check_preset', 'reproduce_command', 'reproduce_one', 'readme_command',
-           'sweep_command', 'sweep_cell_command', 'site_command', 'Parser', 'compare_command', 'parser', 'subparsers',
-           'undocumented', 'user_error', 'command_name', 'main']
+           'findings_command', 'store_outputs', 'check_preset', 'reproduce_command', 'keep_verdicts', 'reproduce_one',
+           'full_sweeps', 'sweep_progress', 'analyse_sweep', 'readme_command', 'sweep_command', 'sweep_cell_command',
+           'site_command', 'Parser', 'compare_command', 'parser', 'subparsers', 'undocumented', 'user_error',
+           'command_name', 'main']
 
 # %% ../nbs/93_cli.ipynb #b1f9d206
 def fetch_command(args) -> int:
@@ -86,12 +87,20 @@ def reproduce_command(args) -> int:
     if not nbs:
         print(f'no findings notebooks in {args.nbs}/findings yet: nothing to reproduce')
         return 0
-    failed = [nb.stem for nb in nbs if not reproduce_one(nb, Path(args.out), args.preset, args.store_outputs)]
+    full, kept = full_sweeps(args.full), Path(args.nbs).parent/'results'/'quick'
+    failed = [nb.stem for nb in nbs
+              if not reproduce_one(nb, Path(args.out), args.preset, args.store_outputs, full.get(nb.stem), kept)]
     if failed: print(f'failed: {failed}')
     return int(bool(failed))
 
-def reproduce_one(nb: Path, out: Path, preset: str, store: bool) -> bool:
-    "Run the findings notebook `nb` as a one-cell sweep under `out`; say how it went; `True` if it finished."
+def keep_verdicts(results: Path, dest: Path) -> None:
+    "Copy a run's `claims.csv` and its record into `dest`, the committed record of its verdicts."
+    from lmfinding.assets import atomic_write
+    for f in ('claims.csv', 'claims.run.json'):
+        if (results/f).exists(): atomic_write(dest/f, (results/f).read_text())
+
+def reproduce_one(nb: Path, out: Path, preset: str, store: bool, full=None, kept: Path | None = None) -> bool:
+    "Run the findings notebook `nb` as a one-cell sweep under `out`; store the full run's outputs if it finished."
     from lmfinding.sweep import Sweep, cell_dir, run_sweep
     sw, t0 = Sweep(nb.resolve(), out/nb.stem, {}, {'preset': [preset]}, echo=True), time.time()
     (cid, cell), = run_sweep(sw, save=True)['cells'].items()
@@ -101,8 +110,38 @@ def reproduce_one(nb: Path, out: Path, preset: str, store: bool) -> bool:
         return False
     secs = cell.get('seconds', time.time() - t0)
     print(f"== {nb.stem} (preset {preset}): done in {secs:.0f} s -> {where/'results'}", flush=True)
-    if store: store_outputs(where/'notebook.ipynb', nb)
+    if kept is not None and preset == 'quick': keep_verdicts(where/'results', kept/nb.stem)
+    shown = analyse_sweep(full) if full is not None else None
+    if shown is not None: print(f'== {nb.stem}: the full run is finished; its analysis: {shown.parent}', flush=True)
+    elif full is not None: print(f'== {nb.stem}: the full run is not finished ({sweep_progress(full)})', flush=True)
+    if store: store_outputs(shown or where/'notebook.ipynb', nb)
     return True
+
+def full_sweeps(grid) -> dict:
+    "The sweeps of the full run's grid file, by notebook name (none without such a file)."
+    from lmfinding.sweep import read_grids
+    return {sw.notebook.stem: sw for sw in read_grids(grid)} if grid and Path(grid).is_file() else {}
+
+def sweep_progress(sw) -> str:
+    "How many of a sweep's cells are done."
+    from lmfinding.sweep import cells, status
+    done = sum(status(sw, c)['status'] == 'done' for c in cells(sw)) if sw.out.exists() else 0
+    return f'{done} of {len(cells(sw))} cells done'
+
+def analyse_sweep(sw) -> Path | None:
+    "Re-make a finished sweep's tables, figures and verdicts in `OUT/analysis`, results only; the executed notebook."
+    import shutil, papermill as pm
+    from lmfinding.runs import is_complete
+    src, ana = sw.out/('study' if sw.shared else 'results'), sw.out/'analysis'
+    if not is_complete(src): return None
+    ana.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.suffix in ('.csv', '.json'): shutil.copy2(f, ana/f.name)
+    pm.execute_notebook(str(sw.notebook), str(ana/'notebook.ipynb'), cwd=str(Path(sw.notebook).parent),
+                        parameters={**sw.parameters, 'out_dir': str(ana.resolve()), 'results_only': True},
+                        kernel_name='python3', progress_bar=False)
+    return ana/'notebook.ipynb'
+
 
 def readme_command(args) -> int:
     "Regenerate README.md from nbs/index.ipynb."
@@ -178,6 +217,8 @@ def _reproduce(sub):
     r.add_argument('--out', default='runs/latest', help='executed notebooks and tables go here (default: %(default)s)')
     r.add_argument('--nbs', default='nbs', help='folder holding findings/*.ipynb (default: %(default)s)')
     r.add_argument('--store-outputs', action='store_true', help='copy the outputs back into the source notebooks')
+    r.add_argument('--full', default='sweeps/full.yaml', help="the full run's grid file: a finding whose full run "
+                   "is finished stores the outputs of its analysis instead (default: %(default)s; '' for none)")
     r.set_defaults(func=reproduce_command)
 
 def _findings(sub):

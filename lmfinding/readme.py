@@ -10,7 +10,8 @@ import nbformat
 
 # %% auto #0
 __all__ = ['directives', 'notebook_markdown', 'stored_outputs', 'figure_name', 'plain_text', 'figure_alt', 'named_figure',
-           'show_finding', 'write_readme']
+           'show_finding', 'verdict_table', 'show_verdicts', 'replicates_needed', 'sizing_table', 'run_table',
+           'write_readme']
 
 # %% ../nbs/91_readme.ipynb #fe0f8d44
 def directives(source: str) -> dict[str, str]:
@@ -112,6 +113,76 @@ def show_finding(path, figures: tuple[str, ...]):
         png, alt = named_figure(path, name)
         display(Image(data=base64.b64decode(png), alt=alt))
     display(Markdown(mds[-1]))
+
+# %% ../nbs/91_readme.ipynb #f8bc29ad
+def _verdicts(path) -> dict:
+    "claim -> (statement, 'verdict (n = N)', the effect judged against) of a `claims.csv` (none if it is absent)."
+    import pandas as pd
+    if not Path(path).is_file(): return {}
+    t = pd.read_csv(path, dtype={'n': str})
+    effect = lambda v: '' if pd.isna(v) else f'{v:g}'
+    return {r.claim: (r.statement, f'{r.verdict} (n = {r.n})', effect(r.paper)) for r in t.itertuples()}
+
+def verdict_table(name: str, results='../results') -> str:
+    "A markdown table of finding `name`'s claims: quick (verdict, n) | full (verdict, n) | the effect judged against."
+    quick = _verdicts(Path(results)/'quick'/name/'claims.csv')
+    full = _verdicts(Path(results)/'full'/name/'analysis'/'claims.csv')
+    if not quick and not full: return f'*{name}: no verdicts recorded yet (run `make reproduce`).*'
+    rows = ['| claim | quick preset | full run | effect judged against |', '|---|---|---|---|']
+    for cid in sorted(quick.keys() | full.keys()):
+        statement, _, effect = full.get(cid) or quick[cid]
+        q, f = (quick[cid][1] if cid in quick else 'not run'), (full[cid][1] if cid in full else 'not run yet')
+        rows.append(f'| ({cid}) {statement} | {q} | {f} | {effect} |')
+    return '\n'.join(rows)
+
+def show_verdicts(name: str, results='../results'):
+    "Display `verdict_table` (in a notebook: the home page)."
+    from IPython.display import Markdown, display
+    display(Markdown(verdict_table(name, results)))
+
+# %% ../nbs/91_readme.ipynb #33fc77f0
+def _groups(n: str) -> tuple[int, int]:
+    "Number of groups and the smallest group's size of a claims table's `n` ('5', '4 vs 4')."
+    sizes = [int(x) for x in str(n).split(' vs ') if x.strip().isdigit()]
+    return len(sizes), min(sizes, default=0)
+
+def replicates_needed(lo: float, hi: float, n: str, effect: float) -> int | None:
+    "Replicates per group for 80% power at `effect`, from a 95% interval [`lo`, `hi`] at `n` (None: not sizable)."
+    import math
+    from lmfinding.statistics import seeds_needed
+    groups, size = _groups(n)
+    if not (groups and size > 1 and effect > 0 and hi > lo): return None
+    return seeds_needed(effect, (hi - lo) / 2 / 1.96 * math.sqrt(size / groups), groups)
+
+def sizing_table(name: str, planned: dict, results='../results') -> str:
+    "A markdown table: claim | effect | quick n and interval | replicates needed (80% power) | planned in full."
+    import pandas as pd
+    path = Path(results)/'quick'/name/'claims.csv'
+    if not path.is_file(): return f'*{name}: no quick verdicts recorded yet (run `make reproduce`).*'
+    rows = ['| claim | effect | quick: n, 95% interval | needed for 80% power | full run |', '|---|---|---|---|---|']
+    for r in pd.read_csv(path, dtype={'n': str}).itertuples():
+        need = replicates_needed(r.lo, r.hi, r.n, r.paper) if pd.notna(r.paper) else None
+        ci = f'[{r.lo:.3g}, {r.hi:.3g}]' if pd.notna(r.lo) else 'untested'
+        effect = f'{r.paper:g}' if pd.notna(r.paper) else 'none'
+        rows.append(f"| ({r.claim}) {r.statement} | {effect} | {r.n if pd.notna(r.n) else '-'}, {ci} | "
+                    f"{need if need else 'not sizable'} | {planned.get(r.claim, planned.get('*', '-'))} |")
+    return '\n'.join(rows)
+
+# %% ../nbs/91_readme.ipynb #c7dd4e0a
+def run_table(grid, root='.') -> str:
+    "A markdown table of a grid file's sweeps (`grid` and its paths under `root`): cells done, compute hours, hosts."
+    import os
+    from lmfinding.sweep import cells, read_grids, status
+    rows, here = ['| sweep | cells done | compute (h) | ran on |', '|---|---|---|---|'], os.getcwd()
+    os.chdir(root)                                    # a grid file's paths are relative to the repository's root
+    try:
+        for sw in read_grids(grid):
+            done = [s for s in (status(sw, c) for c in cells(sw)) if s['status'] == 'done'] if sw.out.exists() else []
+            hosts = ', '.join(sorted({s.get('host', '?') for s in done})) or '-'
+            hours = sum(s.get('seconds', 0) for s in done) / 3600
+            rows.append(f'| {sw.notebook.stem} | {len(done)} of {len(cells(sw))} | {hours:.2f} | {hosts} |')
+    finally: os.chdir(here)
+    return '\n'.join(rows)
 
 # %% ../nbs/91_readme.ipynb #f52be7fd
 def write_readme(repo='.', execute: bool = True) -> Path:

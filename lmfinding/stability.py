@@ -32,7 +32,7 @@ __all__ = ['SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FI
            'first_surface', 'figures', 'loss_ratios', 'lower_grads', 'surface_pairs', 'surface_pair', 'surface_run',
            'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores', 'within_recipe', 'flat_loss_claim',
            'vanishing_claim', 'downsampled_claim', 'barriers', 'basin_claim', 'recipe_claim', 'claims', 'table1',
-           'expected_max', 'expected_best', 'seed_variance']
+           'expected_max', 'expected_best', 'plot_expected_best', 'seed_variance']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 @dataclass
@@ -560,6 +560,16 @@ def expected_best(runs: pd.DataFrame) -> pd.DataFrame:
     rows = [dict(task=t, recipe=r, n=n, expected_best=100 * expected_max(g.score, n))
             for (t, r), g in runs.groupby(['task', 'recipe']) for n in range(1, len(g) + 1)]
     return pd.DataFrame(rows)
+
+def plot_expected_best(runs: pd.DataFrame):
+    "The expected best score over n runs per recipe, one panel per task (Dodge et al., 2019, Figure 1's style)."
+    import seaborn as sns
+    g = sns.relplot(expected_best(runs), x='n', y='expected_best', hue='recipe', col='task', kind='line', marker='o',
+                    height=3, aspect=1.3)
+    g.set_axis_labels('runs (n)', 'expected best score (points)')
+    return g.figure
+
+FIGURES['expected_best'] = lambda res: plot_expected_best(res.runs)
 
 # %% ../nbs/22_stability.ipynb #7b73d0dc
 def seed_variance(runs: pd.DataFrame) -> pd.DataFrame:
