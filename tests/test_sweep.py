@@ -174,13 +174,15 @@ def test_gathered_sweep_is_analysed_without_models(tmp_path):
                     'grid: {models: [[tiny-llama], [tiny-opt]]}\n')
     r = subprocess.run(LMF + ['sweep', str(grid)], cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
-    gathered = tmp_path/'analysis'
-    shutil.copytree(tmp_path/'sweep'/'results', gathered)
-    record = json.loads((gathered/'summary.run.json').read_text())
+    record = json.loads((tmp_path/'sweep'/'results'/'summary.run.json').read_text())
     assert len(record['cells']) == 2 and all(c['params']['models'] for c in record['cells'].values())
-    pm.execute_notebook(nb, tmp_path/'all.ipynb', cwd=str(nb.parent), progress_bar=False, kernel_name='python3',
-                        parameters=dict(preset='tiny', out_dir=str(gathered), results_only=True,
-                                        models=['no-such-model']))
+    from lmfinding.cli import analyse_sweep                 # what `make reproduce` renders a finished full run with
+    sw = read_grid(grid)
+    sw.parameters = dict(sw.parameters, models=['no-such-model'])      # results only: no model is loaded
+    shown = analyse_sweep(sw)
+    gathered = tmp_path/'sweep'/'analysis'
+    assert shown == gathered/'notebook.ipynb' and (gathered/'claims.csv').exists()
+    assert analyse_sweep(read_grid(grid).__class__(nb, tmp_path/'never-run')) is None     # unfinished: nothing
     welch = pd.read_csv(gathered/'welch_ood.csv')
     assert set(welch.icl_model) == set(welch.ft_model) == {'tiny-llama', 'tiny-opt'}, welch
     assert len(welch) == 2 * 2 * 2                                     # ICL model x FT model x FT method
