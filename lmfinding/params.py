@@ -4,12 +4,13 @@
 
 # %% ../nbs/07_params.ipynb #6a690561
 from __future__ import annotations
-import math, numbers, os
+import ast, difflib, math, numbers, os
 import yaml
 
 # %% auto #0
-__all__ = ['SEED_LIMIT', 'ParameterError', 'wrong', 'as_list', 'check_whole_numbers', 'check_seeds', 'check_names',
-           'check_choice', 'check_positive', 'check_flag', 'check_folder']
+__all__ = ['SEED_LIMIT', 'INJECTED', 'ParameterError', 'wrong', 'as_list', 'check_whole_numbers', 'check_seeds', 'check_names',
+           'check_choice', 'check_positive', 'check_flag', 'check_folder', 'assigned_names', 'unknown_parameters',
+           'check_parameters']
 
 # %% ../nbs/07_params.ipynb #26a454d5
 class ParameterError(ValueError):
@@ -96,3 +97,32 @@ def check_folder(name: str, value) -> str:
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise wrong(name, value, 'a folder path is expected', 'runs/mine')
     return str(value)
+
+# %% ../nbs/07_params.ipynb #88566be9
+INJECTED = '# Parameters'      # how papermill's injected cell begins
+
+def assigned_names(source: str) -> list[str]:
+    "The names a cell's top-level assignments bind, in order."
+    try: tree = ast.parse(source)
+    except SyntaxError: return []
+    return [t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)]
+
+def unknown_parameters(history) -> list[str]:
+    "Names papermill injected (its `# Parameters` cell) that the parameters cell executed just before does not bind."
+    cells = list(history)
+    at = [i for i, s in enumerate(cells) if i > 0 and s.lstrip().startswith(INJECTED)]
+    if not at: return []
+    known = set(assigned_names(cells[at[-1] - 1]))
+    return [n for n in assigned_names(cells[at[-1]]) if n not in known]
+
+def check_parameters(history) -> None:
+    "Stop on a parameter papermill injected that the notebook does not have, naming the nearest one it has."
+    cells = list(history)
+    if not (bad := unknown_parameters(cells)): return
+    at = [i for i, s in enumerate(cells) if i > 0 and s.lstrip().startswith(INJECTED)][-1]
+    known = assigned_names(cells[at - 1])
+    near = difflib.get_close_matches(bad[0], known, n=1)
+    hint = f'did you mean {near[0]!r}? ' if near else ''
+    raise ParameterError(f'{bad[0]!r} is not a parameter of this notebook (papermill would only warn and run '
+                         f'without it): {hint}its parameters are {", ".join(known)}')

@@ -80,6 +80,9 @@ CASES = [
     Case('dtype: half', 'notebook', _nb('01_probing.ipynb', dtype='half'), "dtype='half': use one of"),
     Case('-r results_only False (a string)', 'notebook', _nb('03_icl_vs_ft.ipynb', results_only='False'),
          "results_only='False': True or False is expected"),
+    Case('-p seed 3 (the parameter is seeds)', 'notebook', _nb('02_stability.ipynb', seed=3),
+         "'seed' is not a parameter of this notebook (papermill would only warn and run without it): did you mean "
+         "'seeds'?"),
 ]
 
 

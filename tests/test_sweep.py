@@ -167,7 +167,6 @@ def test_unreachable_controller_submits_nothing(tmp_path, slurm):
 def test_gathered_sweep_is_analysed_without_models(tmp_path):
     """A two-cell sweep of Finding 3 (one tiny decoder per cell) gathered into one folder; the notebook's results_only
     run on that folder compares both decoders (Welch tests across cells) without loading a model or data."""
-    import papermill as pm, shutil
     nb = ROOT/'nbs'/'findings'/'03_icl_vs_ft.ipynb'
     grid = tmp_path/'grid.yaml'
     grid.write_text(f'notebook: {nb}\nout: {tmp_path}/sweep\nparameters: {{preset: tiny}}\n'
