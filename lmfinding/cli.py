@@ -132,7 +132,9 @@ def analyse_sweep(sw) -> Path | None:
     "Re-make a finished sweep's tables, figures and verdicts in `OUT/analysis`, results only; the executed notebook."
     import shutil, papermill as pm
     from lmfinding.runs import is_complete
+    from lmfinding.sweep import gather
     src, ana = sw.out/('study' if sw.shared else 'results'), sw.out/'analysis'
+    if sw.out.exists(): gather(sw)                     # the gathered tables are re-made from the cells, never kept
     if not is_complete(src): return None
     ana.mkdir(parents=True, exist_ok=True)
     for f in src.iterdir():
