@@ -29,6 +29,7 @@ def _code(source: str) -> str:
 
 # %% ../nbs/91_readme.ipynb #2c5e9029
 def _output(out, images: Path | None, stem: str) -> str:
+    if out.output_type == 'stream' and out.name == 'stderr': return ''          # warnings are not content
     if out.output_type == 'stream': return f'```\n{out.text.rstrip()}\n```'
     if out.output_type == 'error': return ''
     data = out.get('data', {})
@@ -121,7 +122,8 @@ def _verdicts(path) -> dict:
     if not Path(path).is_file(): return {}
     t = pd.read_csv(path, dtype={'n': str})
     effect = lambda v: '' if pd.isna(v) else f'{v:g}'
-    return {r.claim: (r.statement, f'{r.verdict} (n = {r.n})', effect(r.paper)) for r in t.itertuples()}
+    n = lambda r: f'n = {r.n}' if pd.notna(r.n) else 'untested'
+    return {r.claim: (r.statement, f'{r.verdict} ({n(r)})', effect(r.paper)) for r in t.itertuples()}
 
 def verdict_table(name: str, results='../results') -> str:
     "A markdown table of finding `name`'s claims: quick (verdict, n) | full (verdict, n) | the effect judged against."
