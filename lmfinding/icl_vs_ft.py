@@ -14,7 +14,7 @@ from .data import DataError, Task
 from .answers import accuracy, sample_shots
 from .icl import icl_answers
 from .models import load_model
-from .params import check_flag, check_names, check_positive, check_seeds, check_whole_numbers
+from .params import check_flag, check_names, check_positive, check_seeds, check_whole_numbers, wrong
 from .patterns import PATTERNS, binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
 from .runs import default_device
@@ -28,15 +28,17 @@ from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, ga
 from .train import Recipe
 
 # %% auto #0
-__all__ = ['METHODS', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'EFFECT', 'MARGIN', 'OF_INTEREST', 'PER', 'TABLE2', 'OPT',
-           'PYTHIA', 'PRESETS', 'IclVsFtConfig', 'IclVsFtData', 'study_data', 'folder_of', 'run_params', 'one_run',
-           'majority', 'majority_of', 'summarise', 'study_runs', 'run', 'load', 'cell_evidence', 'welch_table',
-           'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'figures', 'accuracy_table', 'ood_by_heuristic',
-           'table2_cell', 'per_seed', 'compare', 'items', 'boot', 'generalises', 'noninferior', 'icl_wins_only_larger',
-           'shots_help', 'summary_claims', 'claims', 'config']
+__all__ = ['METHODS', 'IN_DOMAIN', 'OOD', 'RUN_KEY', 'TABLES', 'FIGURES', 'WELCH_COLUMNS', 'EFFECT', 'MARGIN', 'OF_INTEREST',
+           'PER', 'TABLE2', 'OPT', 'PYTHIA', 'PRESETS', 'IclVsFtConfig', 'IclVsFtData', 'study_data', 'folder_of',
+           'run_params', 'one_run', 'majority', 'majority_of', 'summarise', 'study_runs', 'run', 'load',
+           'cell_evidence', 'welch_table', 'welch_matrix', 'plot_accuracy', 'plot_ood_cells', 'figures',
+           'accuracy_table', 'ood_by_heuristic', 'table2_cell', 'per_seed', 'compare', 'items', 'boot', 'generalises',
+           'noninferior', 'icl_wins_only_larger', 'shots_help', 'summary_claims', 'claims', 'config']
 
 # %% ../nbs/23_icl_vs_ft.ipynb #330bc42e
 METHODS = ('icl', 'ft', 'lora')
+
+IN_DOMAIN, OOD = ('rte', 'mnli', 'brown_nli'), ('hans', 'brown_hans')   # the NLI tasks it knows
 
 @dataclass
 class IclVsFtConfig(StudyConfig):
@@ -70,6 +72,10 @@ class IclVsFtConfig(StudyConfig):
         check_positive('gpus', self.gpus, whole=True, example=8)
         check_positive('gpu_gib', self.gpu_gib, example=80)
         for flag in ('tensorboard', 'balanced_ft'): check_flag(flag, getattr(self, flag))
+        for key, known, eg in (('in_domain', IN_DOMAIN, 'rte'), ('ood', OOD, 'hans')):
+            if getattr(self, key) not in known and getattr(self, key) not in self.paths:
+                raise wrong(key, getattr(self, key), f'one of {", ".join(known)} (NLI pairs), or a task of your own '
+                            'named in `paths`', eg)
         self.recipe = as_recipe(self.recipe, PBFT_RECIPE)
         if self.lora_recipe is not None: self.lora_recipe = as_recipe(self.lora_recipe, self.recipe)
 

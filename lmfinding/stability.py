@@ -27,12 +27,12 @@ __all__ = ['SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FI
            'STD_REDUCTION', 'MEAN_GAIN', 'MEAN_MARGIN', 'STD_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'BARRIER', 'OF_INTEREST',
            'PER', 'PAIR', 'StabilityConfig', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
            'reported_score', 'stability_table', 'initial_model', 'seed_columns', 'run_params', 'one_run',
-           'failure_baseline', 'run_table', 'item_table', 'study_runs', 'run_grid', 'config', 'downsample_base',
-           'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms', 'plot_downsampled',
-           'first_surface', 'figures', 'loss_ratios', 'lower_grads', 'surface_pairs', 'surface_pair', 'surface_run',
-           'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores', 'within_recipe', 'flat_loss_claim',
-           'vanishing_claim', 'downsampled_claim', 'barriers', 'basin_claim', 'recipe_claim', 'claims', 'table1',
-           'expected_max', 'expected_best', 'plot_expected_best', 'seed_variance']
+           'failure_baseline', 'with_divergence', 'run_table', 'item_table', 'study_runs', 'run_grid', 'config',
+           'downsample_base', 'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms',
+           'plot_downsampled', 'first_surface', 'figures', 'loss_ratios', 'lower_grads', 'surface_pairs',
+           'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores',
+           'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'barriers', 'basin_claim',
+           'recipe_claim', 'claims', 'table1', 'expected_max', 'expected_best', 'plot_expected_best', 'seed_variance']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 @dataclass
@@ -124,8 +124,9 @@ def reported_score(evals: pd.DataFrame, select: str = 'last', report: str = 'tes
 # %% ../nbs/22_stability.ipynb #4c42b06f
 def stability_table(runs: pd.DataFrame) -> pd.DataFrame:
     "Per task and recipe: std, mean, max of `score` over seeds (points), failed runs and the failure baseline (points)."
+    extra = dict(diverged=('diverged', 'sum')) if 'diverged' in runs else {}     # NaN losses: neither failed nor not
     t = runs.groupby(['task', 'recipe']).agg(std=('score', 'std'), mean=('score', 'mean'), max=('score', 'max'),
-                                             seeds=('score', 'size'), failed=('failed', 'sum'),
+                                             seeds=('score', 'size'), failed=('failed', 'sum'), **extra,
                                              baseline=('baseline', 'first')).reset_index()
     t[['std', 'mean', 'max', 'baseline']] *= 100
     return t
@@ -167,6 +168,12 @@ def failure_baseline(cfg: StabilityConfig, task: Task) -> float:
     return majority_score(metric_of(task.name), label_ids(task, whole).numpy(),
                           label_ids(task, task.split('test')).numpy())
 
+def with_divergence(runs: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
+    "`runs` with `diverged` (a training loss that became NaN or infinite); a diverged run is not counted as failed."
+    bad = log.assign(bad=~np.isfinite(log.loss)).groupby(['task', 'recipe', 'seed']).bad.any()
+    div = pd.MultiIndex.from_frame(runs[['task', 'recipe', 'seed']]).map(lambda k: bool(bad.get(k, False)))
+    return runs.assign(diverged=np.asarray(div, bool), failed=runs.failed & ~np.asarray(div, bool))
+
 def run_table(evals: pd.DataFrame, baselines: dict, select: str) -> pd.DataFrame:
     "One row per run: its reported score under `select`, its task's majority baseline, and whether it failed."
     runs = pd.DataFrame([dict(task=t, recipe=r, seed=s, baseline=baselines[t], score=reported_score(g, select))
@@ -198,7 +205,7 @@ def run_grid(cfg: StabilityConfig, out, overwrite: bool = False) -> dict[str, pd
     tables = gather(resume(runs, one, 'runs', overwrite, RUN_TABLES), RUN_TABLES)
     preds = tables.pop('preds')
     baselines = {t: failure_baseline(cfg, task) for t, task in tasks.items()}
-    runs = run_table(tables['evals'], baselines, cfg.select)
+    runs = with_divergence(run_table(tables['evals'], baselines, cfg.select), tables['log'])
     if cfg.orders: runs = pd.concat([runs, pd.DataFrame([seed_columns(cfg, s) for s in runs.seed])], axis=1)
     return dict(runs=runs,
                 items=item_table(preds, tables['evals'], tasks, cfg.select)) | tables
