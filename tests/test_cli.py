@@ -69,7 +69,7 @@ def test_help_is_clean_and_version_answers():
     assert 'sweep-cell' not in r.stdout and 'SUPPRESS' not in r.stdout and 'reproduce' in r.stdout
     v = run('--version')
     assert v.returncode == 0 and v.stdout.startswith('lmfinding ')
-    assert '{quick,paper,tiny}' in run('reproduce', '--help').stdout
+    assert '{quick,paper,full,tiny}' in run('reproduce', '--help').stdout
 
 
 def test_bad_preset_fails_at_once_in_one_line():

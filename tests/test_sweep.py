@@ -67,13 +67,14 @@ def test_shipped_grid_files_are_valid(grid, monkeypatch):
     (no run would be refused for memory)."""
     from lmfinding.icl_vs_ft import config
     from lmfinding.scale import placements
+    from lmfinding.sweep import read_grids
     monkeypatch.chdir(ROOT)
-    sw = read_grid(grid)
-    if sw.notebook.name != '03_icl_vs_ft.ipynb': return
-    for params in cells(sw).values():
-        kw = {k: v for k, v in params.items() if k not in ('preset', 'data_dir', 'out_dir', 'results_only')}
-        cfg = config(params['preset'], params.get('data_dir'), **kw)
-        placements(cfg.models, cfg.methods, cfg.gpus, cfg.gpu_gib)
+    for sw in read_grids(grid):                         # a file of several sweeps (full.yaml) checks each
+        if sw.notebook.name != '03_icl_vs_ft.ipynb': continue
+        for params in cells(sw).values():
+            kw = {k: v for k, v in params.items() if k not in ('preset', 'data_dir', 'out_dir', 'results_only')}
+            cfg = config(params['preset'], params.get('data_dir'), **kw)
+            placements(cfg.models, cfg.methods, cfg.gpus, cfg.gpu_gib)
 
 
 def test_bad_grid_files_start_nothing(tmp_path):
