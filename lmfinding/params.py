@@ -108,20 +108,21 @@ def assigned_names(source: str) -> list[str]:
     return [t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
             for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)]
 
-def unknown_parameters(history) -> list[str]:
-    "Names papermill injected (its `# Parameters` cell) that the parameters cell executed just before does not bind."
+def _declared_and_injected(history) -> tuple[list[str], list[str]]:
+    "The names the parameters cell binds and those papermill's injected cell right after it binds (none: no papermill)."
     cells = list(history)
     at = [i for i, s in enumerate(cells) if i > 0 and s.lstrip().startswith(INJECTED)]
-    if not at: return []
-    known = set(assigned_names(cells[at[-1] - 1]))
-    return [n for n in assigned_names(cells[at[-1]]) if n not in known]
+    return (assigned_names(cells[at[-1] - 1]), assigned_names(cells[at[-1]])) if at else ([], [])
+
+def unknown_parameters(history) -> list[str]:
+    "Names papermill injected (its `# Parameters` cell) that the parameters cell executed just before does not bind."
+    known, injected = _declared_and_injected(history)
+    return [n for n in injected if n not in known]
 
 def check_parameters(history) -> None:
     "Stop on a parameter papermill injected that the notebook does not have, naming the nearest one it has."
-    cells = list(history)
-    if not (bad := unknown_parameters(cells)): return
-    at = [i for i, s in enumerate(cells) if i > 0 and s.lstrip().startswith(INJECTED)][-1]
-    known = assigned_names(cells[at - 1])
+    if not (bad := unknown_parameters(history)): return
+    known = _declared_and_injected(history)[0]
     near = difflib.get_close_matches(bad[0], known, n=1)
     hint = f'did you mean {near[0]!r}? ' if near else ''
     raise ParameterError(f'{bad[0]!r} is not a parameter of this notebook (papermill would only warn and run '

@@ -301,7 +301,7 @@ FIGURES = {'fig3a_training': lambda res: plot_training(res.log, res.evals, res.r
 
 def first_surface(surf: pd.DataFrame) -> pd.DataFrame:
     "The rows of the first loss surface in `surf` (a study may hold one per failed/successful pair)."
-    keys = [k for k in ['task', 'recipe', 'failed', 'successful'] if k in surf]
+    keys = [k for k in PAIR if k in surf]                  # PAIR: the columns naming one surface (below)
     return surf.merge(surf[keys].drop_duplicates().head(1), on=keys) if keys else surf
 
 def figures(res: Results, out=None) -> list[str]:
