@@ -1,5 +1,6 @@
 """Reliability benchmark: every bad input of `tests/test_bad_inputs.py` (command lines, grid files, notebook
-parameters), run as a user would, and what came back: a clear one-line refusal before any work, or not. Writes
+parameters, data that reads cleanly but is wrong), run as a user would, and what came back: a clear one-line refusal
+before any work (or, for usable but suspect data, one warning line naming the counts), or not. Writes
 `bench/results/reliability.csv`, which the README's reliability figure reads.
 Run: `.venv/bin/python bench/reliability.py`."""
 import sys, tempfile
@@ -13,8 +14,8 @@ from test_bad_inputs import CASES, clear, run_case          # noqa: E402  (the s
 
 
 def outcome(case, got) -> str:
-    "How a case ended: 'clear error', 'silent' (it went on), 'traceback', 'unclear error' or 'left files'."
-    if clear(case, got): return 'clear error'
+    "How a case ended: 'clear error', 'clear warning', 'silent' (it went on), 'traceback', 'unclear error', 'left files'."
+    if clear(case, got): return 'clear warning' if case.warns else 'clear error'
     if got['status'] == 0: return 'silent'
     if got['traceback']: return 'traceback'
     return 'left files' if got['left'] else 'unclear error'
@@ -30,7 +31,8 @@ def main(out=ROOT/'bench'/'results'/'reliability.csv'):
     df = pd.DataFrame(rows)
     df.to_csv(out, index=False)
     print(df.groupby(['area', 'outcome']).size().unstack(fill_value=0).to_string())
-    print(f"{len(df)} cases, {(df.outcome == 'clear error').sum()} clear errors, slowest {df.seconds.max():.1f} s; "
+    print(f"{len(df)} cases, {(df.outcome == 'clear error').sum()} clear errors, "
+          f"{(df.outcome == 'clear warning').sum()} clear warnings, slowest {df.seconds.max():.1f} s; "
           f'table: {out}')
 
 

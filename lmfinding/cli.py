@@ -4,7 +4,7 @@
 
 # %% ../nbs/93_cli.ipynb #ac49d8ef
 from __future__ import annotations
-import argparse, os, sys, time
+import argparse, os, sys, time, warnings
 from pathlib import Path
 from . import __version__
 
@@ -13,7 +13,7 @@ __all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks
            'findings_command', 'store_outputs', 'check_preset', 'reproduce_command', 'keep_verdicts', 'reproduce_one',
            'full_sweeps', 'sweep_progress', 'analyse_sweep', 'readme_command', 'sweep_command', 'sweep_cell_command',
            'site_command', 'Parser', 'compare_command', 'parser', 'subparsers', 'undocumented', 'user_error',
-           'command_name', 'main']
+           'command_name', 'one_line_warning', 'main']
 
 # %% ../nbs/93_cli.ipynb #b1f9d206
 def fetch_command(args) -> int:
@@ -306,9 +306,14 @@ def command_name(args) -> str:
 
 def _debugging(args) -> bool: return args.debug or os.environ.get('LMFINDING_DEBUG', '') not in ('', '0')
 
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    "A warning as the command shows it: one line, its words only (no source line)."
+    return 'warning: ' + ' '.join(str(message).split()) + '\n'
+
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `lmfinding` command."
     args = parser().parse_args(argv)
+    warnings.formatwarning = one_line_warning
     try: return args.func(args)
     except Exception as e:
         if _debugging(args) or not user_error(e): raise

@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_data.ipynb #499864a1
 from __future__ import annotations
-import hashlib, os
+import hashlib, os, warnings
+from itertools import combinations
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -12,7 +13,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['SPLITS', 'FORMATS', 'SENTEVAL_TASKS', 'GLUE_FILES', 'SENTEVAL_SPLITS', 'HUB_SPLITS', 'DataError', 'Task', 'read_tsv',
            'Format', 'read_format', 'read_glue', 'read_senteval', 'read_hans', 'hub_rows', 'hub_is_off', 'load_hub',
-           'check_task', 'splits_needed']
+           'check_task', 'data_problems', 'check_scored', 'splits_needed']
 
 # %% ../nbs/03_data.ipynb #1e71789c
 SPLITS = ('train', 'dev', 'test')
@@ -124,6 +125,9 @@ def read_format(path, fmt: Format, split: str) -> pd.DataFrame:
     out = pd.DataFrame(dict(text=df[fmt.text], text_b=df[fmt.text_b] if fmt.text_b else '',
                             label=df[fmt.label], split=split))
     for c in fmt.keep: out[c] = df[c]
+    if fmt.text_b and not out.text_b.astype(str).str.strip().any():
+        warnings.warn(f'{path}: every {fmt.text_b} of its {len(out)} examples is empty, so this pair task is read '
+                      f'as a single-sentence one; check the file\'s columns')
     return out
 
 # %% ../nbs/03_data.ipynb #07699bf7
@@ -214,6 +218,30 @@ def check_task(task: Task, splits=SPLITS, words: dict | None = None) -> Task:
     if 'train' in splits and (n := task.split('train').label.nunique()) < 2:
         raise DataError(f'{task.name} from {task.source or "memory"}: the training split has {n} label(s); '
                         'a classifier or probe needs at least two. Give the complete training file.')
+    if problems := data_problems(task):
+        warnings.warn(f'{task.name} from {task.source or "memory"}: ' + '; '.join(problems) +
+                      '. Scores on such splits are not held-out scores: remove the repeats from the files.')
+    return task
+
+def _pair_keys(rows: pd.DataFrame) -> pd.Series:
+    return rows.text.astype(str) + '\t' + (rows.text_b.astype(str) if 'text_b' in rows else '')
+
+def data_problems(task: Task) -> list[str]:
+    "What reads cleanly but is wrong in `task`: examples shared by two splits, and one example under two labels."
+    rows, keys = task.rows, _pair_keys(task.rows)
+    out = [f'{n} {b} examples are also {a} examples' for a, b in combinations(dict.fromkeys(rows.split), 2)
+           if (n := len(set(keys[rows.split == a]) & set(keys[rows.split == b])))]
+    if n := int((rows.assign(key=keys).groupby('key').label.nunique() > 1).sum()):
+        out.append(f'{n} examples appear with two different labels')
+    return out
+
+def check_scored(task: Task, splits=('dev', 'test')) -> Task:
+    "`task`, if each of its scored `splits` has two labels at least (a score against the majority needs both)."
+    for s in splits:
+        if (n := task.split(s).label.nunique()) == 1:
+            raise DataError(f'{task.name} from {task.source or "memory"}: its {s} split has one label '
+                            f'({task.split(s).label.iloc[0]!r}), so every run would score the majority and count as '
+                            f'failed. Give a {s} split with every label (e.g. the complete dev.tsv).')
     return task
 
 def splits_needed(name: str) -> tuple[str, ...]:

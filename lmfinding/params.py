@@ -26,7 +26,7 @@ def wrong(name: str, value, expected: str, example) -> ParameterError:
                           f"(papermill: -y '{name}: {_yaml(example)}')")
 
 # %% ../nbs/07_params.ipynb #949f7bdf
-def as_list(name: str, value, example: list):
+def as_list(name: str, value, example: list, ok=lambda v: True):
     "`value` as a list (None stays None): a list, a tuple, or a string holding a YAML list; else a `ParameterError`."
     if value is None or isinstance(value, list): return value
     if isinstance(value, tuple): return list(value)
@@ -34,7 +34,7 @@ def as_list(name: str, value, example: list):
         try: value = yaml.safe_load(value)
         except yaml.YAMLError: pass
         if isinstance(value, list): return value
-    if isinstance(value, (str, numbers.Number)): example = [value]           # one value: the list of it
+    if isinstance(value, (str, numbers.Number)) and ok(value): example = [value]   # one good value: its list
     raise wrong(name, value, 'a list is expected', example)
 
 # %% ../nbs/07_params.ipynb #fcb05e02
@@ -50,7 +50,8 @@ def _distinct(name: str, values: list, example) -> list:
 
 def check_whole_numbers(name: str, values, least: int, example: list, below: int | None = None) -> list:
     "A non-empty list of distinct whole numbers, each at least `least` (and below `below`, if given)."
-    values = as_list(name, values, example)
+    fits = lambda v: _whole(v) and v >= least and (below is None or v < below)
+    values = as_list(name, values, example, fits)
     if not values: raise wrong(name, values, 'at least one value is needed', example)
     if bad := [v for v in values if not _whole(v) or v < least]:
         raise wrong(name, values, f'{bad[0]!r} is not a whole number of at least {least}', example)
@@ -67,7 +68,7 @@ def check_seeds(name: str, seeds) -> list[int]:
 def check_names(name: str, values, choices=None, example=None) -> list[str]:
     "A non-empty list of distinct non-empty strings, each one of `choices` when given."
     example = example or (list(choices)[:2] if choices else ['name'])
-    values = as_list(name, values, example)
+    values = as_list(name, values, example, lambda v: isinstance(v, str) and v and (not choices or v in choices))
     if not values: raise wrong(name, values, 'at least one value is needed', example)
     if bad := [v for v in values if not isinstance(v, str) or not v]:
         raise wrong(name, values, f'{bad[0]!r} is not a name', example)

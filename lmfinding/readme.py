@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64, re
 from pathlib import Path
 import nbformat
+from .assets import atomic_write
 
 # %% auto #0
 __all__ = ['directives', 'notebook_markdown', 'stored_outputs', 'figure_name', 'plain_text', 'figure_alt', 'named_figure',
@@ -34,8 +35,7 @@ def _output(out, images: Path | None, stem: str) -> str:
     if out.output_type == 'error': return ''
     data = out.get('data', {})
     if 'image/png' in data and images is not None:
-        images.mkdir(parents=True, exist_ok=True)
-        (images/f'{stem}.png').write_bytes(base64.b64decode(data['image/png']))
+        atomic_write(images/f'{stem}.png', base64.b64decode(data['image/png']))
         alt = out.get('metadata', {}).get('image/png', {}).get('alt', '')
         return f'![{alt}]({images.name}/{stem}.png)'
     if 'text/markdown' in data: return data['text/markdown'].strip()
@@ -198,5 +198,4 @@ def write_readme(repo='.', execute: bool = True) -> Path:
         nbformat.write(nb, index)
     for old in (repo/'README_files').glob('*.png'): old.unlink()          # figures of cells that moved or went
     text = notebook_markdown(index, repo/'README_files')
-    (repo/'README.md').write_text(text)
-    return repo/'README.md'
+    return atomic_write(repo/'README.md', text)                        # a link there is replaced, not written through

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import nbformat
 import yaml
+from .assets import atomic_write
 from .readme import directives, figure_alt
 
 # %% auto #0
@@ -193,8 +194,7 @@ def _nbconvert_site(root: Path, out: Path, pages: list[Page]) -> None:
     if katex: vendor_katex(katex, tmp)
     else: warnings.warn('KaTeX is not installed: math is shown as TeX. `make katex` installs it.')
     for p in pages:
-        (tmp/p.href).parent.mkdir(parents=True, exist_ok=True)
-        (tmp/p.href).write_text(page_html(p, pages, conf['website'].get('title', root.name), math=bool(katex)))
+        atomic_write(tmp/p.href, page_html(p, pages, conf['website'].get('title', root.name), math=bool(katex)))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 
@@ -208,8 +208,8 @@ def build_site(root='.', out=None, renderer: str = 'auto') -> tuple[Path, str]:
     pages = site_pages(root)
     if renderer == 'quarto': subprocess.run(['quarto', 'render', '--output-dir', str(out)], cwd=root, check=True)
     else: _nbconvert_site(root, out, pages)
-    (out/'index.html').write_text(f'<!doctype html><meta http-equiv="refresh" content="0; url={pages[0].href}">'
-                                  f'<a href="{pages[0].href}">{html.escape(pages[0].title)}</a>')
+    atomic_write(out/'index.html', f'<!doctype html><meta http-equiv="refresh" content="0; url={pages[0].href}">'
+                                   f'<a href="{pages[0].href}">{html.escape(pages[0].title)}</a>')
     return out/pages[0].href, renderer
 
 # %% ../nbs/92_site.ipynb #802eeaa1

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .data import Task
+from .data import Task, check_scored
 from .metrics import majority_score, metric_of, predictions_text, text_predictions, weighted_scores
 from .models import load_model
 from .params import check_choice, check_flag, check_names, check_positive, check_seeds, wrong
@@ -95,9 +95,9 @@ def downsample(task: Task, n: int | None, seed: int = 0) -> Task:
                 task.source + f' (train down-sampled to {n})')
 
 def study_tasks(cfg: StabilityConfig) -> dict[str, Task]:
-    "The tasks of a study (see `StudyConfig.task`), each with train, a selection dev and a reported test."
-    def one(t): return downsample(selection_split(cfg.task(t, ('train', 'dev')), cfg.data_seed), cfg.train_limit,
-                                  cfg.data_seed)
+    "The tasks of a study (see `StudyConfig.task`): train, a selection dev and a reported test, both with two labels."
+    def one(t): return check_scored(downsample(selection_split(cfg.task(t, ('train', 'dev')), cfg.data_seed),
+                                               cfg.train_limit, cfg.data_seed))
     return {t: one(t) for t in cfg.tasks}
 
 # %% ../nbs/22_stability.ipynb #e514a4ef

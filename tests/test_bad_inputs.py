@@ -1,8 +1,9 @@
 """Bad input, table-driven: each case is what a careless or hostile user might type (a command line, a grid file, a
 findings notebook's parameters, a damaged cache or run folder). Every one must end in a clear error, a single line that
-names what was wrong and what to do, before any work starts, with nothing lost. `bench/reliability.py` runs the same
-table and draws the README's reliability figure."""
-import json, os, shutil, subprocess, sys, time
+names what was wrong and what to do, before any work starts, with nothing lost. Data that reads cleanly but is wrong
+(a `warns` case) goes on with one warning line that names the counts. `bench/reliability.py` runs the same table and
+draws the README's reliability figure."""
+import json, os, shutil, subprocess, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,8 +21,9 @@ class Case:
     "One bad input: how to make it in a temporary folder, and the words its error must contain."
     id: str
     area: str
-    make: Callable[[Path], dict]       # tmp -> dict(argv=[...]) for the CLI, or dict(notebook=..., parameters=...)
+    make: Callable[[Path], dict]       # tmp -> dict(argv=[...]) for the CLI, dict(notebook=..., parameters=...), dict(call=f)
     expect: str
+    warns: bool = False                # the input is used, with one warning holding `expect`
 
 
 def _rte(tmp, train=True, dev=True, header_only=False):
@@ -33,14 +35,37 @@ def _rte(tmp, train=True, dev=True, header_only=False):
     return d
 
 
+def _rte_rows(tmp, train: str, dev: str) -> Path:
+    "An RTE folder with the given rows (index, sentence1, sentence2, label) in train.tsv and dev.tsv."
+    d = tmp/'RTE'; d.mkdir()
+    for name, rows in (('train.tsv', train), ('dev.tsv', dev)):
+        (d/name).write_text('index\tsentence1\tsentence2\tlabel\n' + rows)
+    return d
+
+
+PAIRS = '0\tA man sleeps.\tA man rests.\tentailment\n1\tIt rains.\tIt is dry.\tnot_entailment\n'
+OTHER = '0\tCats purr.\tDogs purr.\tnot_entailment\n1\tShe ran.\tShe moved.\tentailment\n'
+
+
+def _tasks(folder): return dict(argv=['tasks', 'rte', '--path', str(folder)])
+
+
+def _stability_tasks(folder):
+    "Finding 2's tasks (tiny preset) with RTE read from `folder`."
+    from lmfinding import stability
+    return lambda: stability.study_tasks(stability.config('tiny', tasks=['rte'], paths=dict(rte=str(folder))))
+
+
 def _grid(tmp, text):
     nb = FINDINGS/'02_stability.ipynb'
     (tmp/'grid.yaml').write_text(f'notebook: {nb}\nout: {tmp}/sweep\n' + text)
     return dict(argv=['sweep', str(tmp/'grid.yaml')], untouched=tmp/'sweep')
 
 
-def _nb(name, **parameters):
-    return lambda tmp: dict(notebook=FINDINGS/name, parameters=dict(preset='tiny', out_dir=str(tmp/'out'), **parameters))
+def _nb(name, kernel=False, **parameters):
+    "A findings notebook's start with `parameters` (tiny preset): through a real kernel, or its cells in this process."
+    return lambda tmp: dict(notebook=FINDINGS/name, kernel=kernel,
+                            parameters=dict(preset='tiny', out_dir=str(tmp/'out')) | parameters)
 
 
 CASES = [
@@ -67,7 +92,7 @@ CASES = [
          'but the notebook takes a str'),
     Case('unknown parameter', 'grid', lambda t: _grid(t, 'grid: {sedes: [[0]]}\n'), "'sedes' is not a parameter"),
     # findings notebooks' parameters: refused in the config cell, before any model loads
-    Case('select: bogus', 'notebook', _nb('02_stability.ipynb', select='bogus'), "select='bogus': use one of"),
+    Case('select: bogus', 'notebook', _nb('02_stability.ipynb', True, select='bogus'), "select='bogus': use one of"),
     Case('duplicate seeds', 'notebook', _nb('02_stability.ipynb', seeds=[0, 0]), '0 is given twice'),
     Case('no seeds', 'notebook', _nb('03_icl_vs_ft.ipynb', data_seeds=[]), 'at least one value is needed'),
     Case('negative shots', 'notebook', _nb('03_icl_vs_ft.ipynb', shots=[-4]), '-4 is not a whole number'),
@@ -78,31 +103,100 @@ CASES = [
     Case('data_dir with a preset that reads no files', 'notebook', _nb('02_stability.ipynb', data_dir='/data'),
          "preset 'tiny' reads no files"),
     Case('dtype: half', 'notebook', _nb('01_probing.ipynb', dtype='half'), "dtype='half': use one of"),
-    Case('-r results_only False (a string)', 'notebook', _nb('03_icl_vs_ft.ipynb', results_only='False'),
+    Case('-r results_only False (a string)', 'notebook', _nb('03_icl_vs_ft.ipynb', True, results_only='False'),
          "results_only='False': True or False is expected"),
-    Case('-p seed 3 (the parameter is seeds)', 'notebook', _nb('02_stability.ipynb', seed=3),
+    Case('-p seed 3 (the parameter is seeds)', 'notebook', _nb('02_stability.ipynb', True, seed=3),
          "'seed' is not a parameter of this notebook (papermill would only warn and run without it): did you mean "
          "'seeds'?"),
+    Case("-p out_dir '' (the notebook's own folder)", 'notebook', _nb('02_stability.ipynb', out_dir=''),
+         "out_dir='': a folder path is expected"),
+    Case('-p out_dir 5 (a number)', 'notebook', _nb('02_stability.ipynb', out_dir=5), 'out_dir=5: a folder path'),
+    Case('-p tensorboard no', 'notebook', _nb('02_stability.ipynb', tensorboard='no'),
+         "tensorboard='no': True or False is expected"),
+    Case('-p results_only 2', 'notebook', _nb('01_probing.ipynb', results_only=2),
+         'results_only=2: True or False is expected'),
+    Case('a seed of 2**32', 'notebook', _nb('02_stability.ipynb', seeds=[2**32]), 'below 4294967296'),
+    Case('-p seeds 1.5', 'notebook', _nb('02_stability.ipynb', seeds=1.5), "-y 'seeds: [0, 1, 2]'"),
+    Case('gpu_gib nan', 'notebook', _nb('03_icl_vs_ft.ipynb', gpu_gib=float('nan')), 'gpu_gib=nan'),
+    Case('gpu_gib inf', 'notebook', _nb('03_icl_vs_ft.ipynb', gpu_gib=float('inf')), 'gpu_gib=inf'),
+    Case('in_domain bigram_shift (not an NLI task)', 'notebook', _nb('03_icl_vs_ft.ipynb', in_domain='bigram_shift'),
+         "in_domain='bigram_shift'"),
+    # data that reads cleanly but is wrong
+    Case('dev.tsv a copy of train.tsv', 'data', lambda t: _tasks(_rte_rows(t, PAIRS, PAIRS)),
+         '2 dev examples are also train examples', warns=True),
+    Case('one pair under both labels', 'data',
+         lambda t: _tasks(_rte_rows(t, PAIRS + '2\tA man sleeps.\tA man rests.\tnot_entailment\n', OTHER)),
+         '1 examples appear with two different labels', warns=True),
+    Case('every sentence2 empty', 'data',
+         lambda t: _tasks(_rte_rows(t, '0\tA man sleeps.\t\tentailment\n1\tIt rains.\t\tnot_entailment\n',
+                                    '0\tCats purr.\t\tnot_entailment\n')),
+         'every sentence2 of its 2 examples is empty', warns=True),
+    Case('reported split with one label (Finding 2)', 'data',
+         lambda t: dict(call=_stability_tasks(_rte_rows(t, PAIRS + OTHER, '0\tCats purr.\tDogs purr.\tentailment\n'))),
+         "its test split has one label ('entailment'), so every run would score the majority"),
 ]
 
 
 def run_case(case: Case, tmp: Path) -> dict:
     "Run one case; what happened: exit status, the error's text, seconds, and whether it left anything behind."
     spec, t0 = case.make(tmp), time.time()
+    if 'call' in spec: return _called(spec['call'], t0)
     if 'argv' in spec:
         env = dict(os.environ, HF_HUB_OFFLINE='1', LMFINDING_DEBUG='')
         r = subprocess.run(LMF + spec['argv'], cwd=tmp, capture_output=True, text=True, env=env, timeout=300)
         lines = [l for l in r.stderr.splitlines() if l.strip()]
-        return dict(status=r.returncode, error=r.stderr.strip(), lines=len(lines), seconds=time.time() - t0,
-                    traceback='Traceback' in r.stderr, left=_left(spec.get('untouched')))
+        said = [l for l in lines if not l.startswith('warning: ')]
+        return dict(status=r.returncode, error='\n'.join(said), lines=len(said), seconds=time.time() - t0,
+                    traceback='Traceback' in r.stderr, left=_left(spec.get('untouched')),
+                    warnings=[l for l in lines if l.startswith('warning: ')])
+    if not spec['kernel']: return _config_run(spec['notebook'], spec['parameters'], t0)
     try:
         pm.execute_notebook(spec['notebook'], tmp/'executed.ipynb', parameters=spec['parameters'], cwd=str(FINDINGS),
                             progress_bar=False, kernel_name='python3')
         return dict(status=0, error='', lines=0, seconds=time.time() - t0, traceback=False, left=[])
     except pm.PapermillExecutionError as e:
-        out = Path(spec['parameters']['out_dir'])
         return dict(status=1, error=f'{e.ename}: {e.evalue}', lines=1, seconds=time.time() - t0, traceback=False,
-                    left=_left(out), config_cell='config(' in e.source)
+                    left=_left(_out(spec['parameters'])), config_cell='config(' in e.source)
+
+
+def _out(parameters):
+    "The folder a notebook run would write: `out_dir` when it is a usable path, else the notebook's own folder."
+    out = parameters.get('out_dir')
+    return Path(out) if isinstance(out, str) and out.strip() else None
+
+
+def config_cells(notebook, parameters) -> list[str]:
+    "The code cells up to the config cell, with papermill's own parameters cell injected (no kernel)."
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+    nb = parameterize_notebook(load_notebook_node(str(notebook)), parameters, kernel_name='python3', language='python')
+    code = [c.source for c in nb.cells if c.cell_type == 'code']
+    return code[:next(i for i, c in enumerate(code) if 'config(' in c) + 1]
+
+
+def _config_run(notebook, parameters, t0) -> dict:
+    "A notebook's start run in this process (the config cell refuses bad parameters before any model loads)."
+    ns, here = dict(In=['']), Path.cwd()
+    os.chdir(FINDINGS)
+    try:
+        for cell in config_cells(notebook, parameters):
+            ns['In'].append(cell)
+            exec(compile(cell, str(notebook), 'exec'), ns)
+        status, error = 0, ''
+    except Exception as e: status, error = 1, f'{type(e).__name__}: {e}'
+    finally: os.chdir(here)
+    return dict(status=status, error=error, lines=len(error.splitlines()), seconds=time.time() - t0,
+                traceback=False, left=_left(_out(parameters)))
+
+
+def _called(f, t0) -> dict:
+    "What calling `f` in this process did: its error (type and words) and the warnings it gave."
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        try: f(); status, error = 0, ''
+        except Exception as e: status, error = 1, f'{type(e).__name__}: {e}'
+    return dict(status=status, error=error, lines=len(error.splitlines()), seconds=time.time() - t0,
+                traceback=False, left=[], warnings=[str(x.message) for x in w])
 
 
 def _left(folder) -> list[str]:
@@ -112,7 +206,11 @@ def _left(folder) -> list[str]:
 
 
 def clear(case: Case, got: dict) -> bool:
-    "Whether `got` is a clear refusal of `case`: non-zero, one line, the expected words, fast, nothing written."
+    """Whether `got` is what `case` must give: a clear refusal (non-zero, one line, the expected words, fast, nothing
+    written) or, for data used with a warning, exit 0 and one warning line with the expected words."""
+    if case.warns:
+        said = [w for w in got.get('warnings', []) if case.expect in w]
+        return got['status'] == 0 and len(said) == 1 and not got['traceback'] and got['seconds'] < SECONDS
     return (got['status'] != 0 and got['lines'] == 1 and case.expect in got['error'] and not got['traceback']
             and got['seconds'] < SECONDS and not got['left'] and got.get('config_cell', True))
 
