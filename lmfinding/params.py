@@ -5,6 +5,7 @@
 # %% ../nbs/07_params.ipynb #6a690561
 from __future__ import annotations
 import ast, difflib, math, numbers, os
+from pathlib import Path
 import yaml
 
 # %% auto #0
@@ -94,9 +95,12 @@ def check_flag(name: str, value) -> bool:
     return value
 
 def check_folder(name: str, value) -> str:
-    "A folder's path: a non-empty string (or path); '' would mean the notebook's own folder, so it is refused."
+    "A folder's path of its own: not '', nor the notebook's folder or one above it (the source tree would take the results)."
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise wrong(name, value, 'a folder path is expected', 'runs/mine')
+    where, here = Path(value).expanduser().resolve(), Path.cwd().resolve()
+    if where == here or where in here.parents:
+        raise wrong(name, value, f'{where} holds this notebook (the source tree): give a folder of its own', 'runs/mine')
     return str(value)
 
 # %% ../nbs/07_params.ipynb #88566be9

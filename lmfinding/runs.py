@@ -17,7 +17,8 @@ from .assets import atomic_write, share_as_umask
 
 # %% auto #0
 __all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'save_results',
-           'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity', 'claim']
+           'DamagedRecord', 'read_json', 'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences',
+           'identity', 'claim']
 
 # %% ../nbs/06_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -67,11 +68,22 @@ def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
 
 TEXT = ('pred', 'gold')   # columns of per-example answers as text ('0110'): read back as text, leading zeros kept
 
+class DamagedRecord(ValueError):
+    "A record the project wrote (parameters, run record, marker) that no longer reads as JSON."
+
+def read_json(path):
+    "The JSON record at `path`; a damaged one stops with one line naming it and what to do."
+    path = Path(path)
+    try: return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DamagedRecord(f'{path} is damaged (not JSON: {getattr(e, "msg", e)}): delete the folder it records, '
+                            'or run with overwrite=True, to compute it again') from None
+
 def load_results(folder, name: str) -> tuple[pd.DataFrame, dict]:
     "The table and run record saved by `save_results`."
     folder = Path(folder)
     df = pd.read_csv(folder/f'{name}.csv', dtype={c: str for c in TEXT})
-    return df, json.loads((folder/f'{name}.run.json').read_text())
+    return df, read_json(folder/f'{name}.run.json')
 
 # %% ../nbs/06_runs.ipynb #d99336e9
 COMPLETE = 'complete.json'
@@ -107,7 +119,7 @@ def claim(folder, params: dict, overwrite: bool = False) -> Path:
     "Make `folder` the home of the run with `params`, or stop if it holds a run with other parameters."
     folder, want = Path(folder), _plain(params)
     stored = folder/'params.json'
-    if stored.exists() and (have := json.loads(stored.read_text())) != want:
+    if stored.exists() and (have := read_json(stored)) != want:
         if not overwrite:
             raise RunMismatch(f'{folder} holds results of a run with other parameters ('
                               + '; '.join(differences(have, want)) + '): use another out_dir, or overwrite=True to '

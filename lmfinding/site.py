@@ -191,10 +191,14 @@ def _nbconvert_site(root: Path, out: Path, pages: list[Page]) -> None:
     tmp = out.with_name(out.name + '.partial')
     shutil.rmtree(tmp, ignore_errors=True)
     katex = katex_dir()
-    if katex: vendor_katex(katex, tmp)
-    else: warnings.warn('KaTeX is not installed: math is shown as TeX. `make katex` installs it.')
-    for p in pages:
-        atomic_write(tmp/p.href, page_html(p, pages, conf['website'].get('title', root.name), math=bool(katex)))
+    try:
+        if katex: vendor_katex(katex, tmp)
+        else: warnings.warn('KaTeX is not installed: math is shown as TeX. `make katex` installs it.')
+        for p in pages:
+            atomic_write(tmp/p.href, page_html(p, pages, conf['website'].get('title', root.name), math=bool(katex)))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)                       # a full disk leaves no half site behind
+        raise
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 

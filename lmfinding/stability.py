@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_stability.ipynb #e082fab2
 from __future__ import annotations
-import math
+import math, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -23,16 +23,17 @@ from .surface import plot_surface, segment_barrier
 from .train import RECIPES, Recipe, label_ids, train
 
 # %% auto #0
-__all__ = ['SELECTIONS', 'RUN_TABLES', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'RUN', 'TABLES', 'TABLE1',
+__all__ = ['SELECTIONS', 'RUN_TABLES', 'RUN', 'DEVLIN', 'QUICK_RECIPES', 'PRESETS', 'FIGURES', 'TABLES', 'TABLE1',
            'STD_REDUCTION', 'MEAN_GAIN', 'MEAN_MARGIN', 'STD_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'BARRIER', 'OF_INTEREST',
            'PER', 'PAIR', 'StabilityConfig', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
            'reported_score', 'stability_table', 'initial_model', 'seed_columns', 'run_params', 'one_run',
-           'failure_baseline', 'with_divergence', 'run_table', 'item_table', 'study_runs', 'run_grid', 'config',
-           'downsample_base', 'downsample_config', 'remake', 'with_outcome', 'plot_training', 'plot_grad_norms',
-           'plot_downsampled', 'first_surface', 'figures', 'loss_ratios', 'lower_grads', 'surface_pairs',
-           'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects', 'drawn_scores',
-           'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'barriers', 'basin_claim',
-           'recipe_claim', 'claims', 'table1', 'expected_max', 'expected_best', 'plot_expected_best', 'seed_variance']
+           'failure_baseline', 'with_divergence', 'converged', 'run_table', 'item_table', 'study_runs', 'run_grid',
+           'config', 'downsample_base', 'downsample_config', 'remake', 'with_outcome', 'plot_training',
+           'plot_grad_norms', 'plot_downsampled', 'first_surface', 'figures', 'loss_ratios', 'lower_grads',
+           'surface_pairs', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects',
+           'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'barriers',
+           'basin_claim', 'recipe_claim', 'claims', 'table1', 'expected_max', 'expected_best', 'plot_expected_best',
+           'seed_variance']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 @dataclass
@@ -168,11 +169,22 @@ def failure_baseline(cfg: StabilityConfig, task: Task) -> float:
     return majority_score(metric_of(task.name), label_ids(task, whole).numpy(),
                           label_ids(task, task.split('test')).numpy())
 
-def with_divergence(runs: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
-    "`runs` with `diverged` (a training loss that became NaN or infinite); a diverged run is not counted as failed."
-    bad = log.assign(bad=~np.isfinite(log.loss)).groupby(['task', 'recipe', 'seed']).bad.any()
-    div = pd.MultiIndex.from_frame(runs[['task', 'recipe', 'seed']]).map(lambda k: bool(bad.get(k, False)))
-    return runs.assign(diverged=np.asarray(div, bool), failed=runs.failed & ~np.asarray(div, bool))
+RUN = ['task', 'recipe', 'seed']                   # the columns naming one run
+
+def with_divergence(runs: pd.DataFrame, log: pd.DataFrame, grads: pd.DataFrame | None = None) -> pd.DataFrame:
+    "`runs` with `diverged` (a NaN or infinite training loss or gradient norm); a diverged run is not counted as failed."
+    bad = log.assign(bad=~np.isfinite(log.loss)).groupby(RUN).bad.any()
+    if grads is not None and len(grads):
+        bad = bad | grads.assign(bad=~np.isfinite(grads.norm)).groupby(RUN).bad.any().reindex(bad.index, fill_value=False)
+    div = np.asarray(pd.MultiIndex.from_frame(runs[RUN]).map(lambda k: bool(bad.get(k, False))), bool)
+    if div.any():
+        warnings.warn(f'{div.sum()} of {len(runs)} runs diverged (a NaN or infinite loss or gradient norm): the tables '
+                      'count them as diverged, and the claims leave them out (lower the learning rate to avoid it)')
+    return runs.assign(diverged=div, failed=runs.failed & ~div)
+
+def converged(runs: pd.DataFrame) -> pd.DataFrame:
+    "The runs that did not diverge (every run, for tables made before divergence was recorded)."
+    return runs[~runs.diverged] if 'diverged' in runs else runs
 
 def run_table(evals: pd.DataFrame, baselines: dict, select: str) -> pd.DataFrame:
     "One row per run: its reported score under `select`, its task's majority baseline, and whether it failed."
@@ -205,7 +217,7 @@ def run_grid(cfg: StabilityConfig, out, overwrite: bool = False) -> dict[str, pd
     tables = gather(resume(runs, one, 'runs', overwrite, RUN_TABLES), RUN_TABLES)
     preds = tables.pop('preds')
     baselines = {t: failure_baseline(cfg, task) for t, task in tasks.items()}
-    runs = with_divergence(run_table(tables['evals'], baselines, cfg.select), tables['log'])
+    runs = with_divergence(run_table(tables['evals'], baselines, cfg.select), tables['log'], tables['grads'])
     if cfg.orders: runs = pd.concat([runs, pd.DataFrame([seed_columns(cfg, s) for s in runs.seed])], axis=1)
     return dict(runs=runs,
                 items=item_table(preds, tables['evals'], tasks, cfg.select)) | tables
@@ -253,8 +265,10 @@ def remake(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Pat
 
 # %% ../nbs/22_stability.ipynb #713f8f97
 def with_outcome(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    "`table` (with task, recipe, seed) plus an `outcome` column: 'failed' or 'successful'."
-    o = runs[['task', 'recipe', 'seed']].assign(outcome=np.where(runs.failed, 'failed', 'successful'))
+    "`table` (with task, recipe, seed) plus an `outcome` column: 'failed', 'successful' or 'diverged'."
+    outcome = np.where(runs.failed, 'failed', 'successful')
+    if 'diverged' in runs: outcome = np.where(runs.diverged, 'diverged', outcome)
+    o = runs[['task', 'recipe', 'seed']].assign(outcome=outcome)
     return table.merge(o, on=['task', 'recipe', 'seed'])
 
 def plot_training(log: pd.DataFrame, evals: pd.DataFrame, runs: pd.DataFrame):
@@ -309,8 +323,6 @@ def figures(res: Results, out=None) -> list[str]:
     return res.save_figures(out)
 
 # %% ../nbs/22_stability.ipynb #9b8c6382
-RUN = ['task', 'recipe', 'seed']
-
 def _ratio(g: pd.DataFrame, frac: float) -> float:
     n, g = max(1, int(len(g) * frac)), g.sort_values('step')
     return g.loss.iloc[-n:].mean() / g.loss.iloc[:n].mean()
@@ -331,6 +343,7 @@ def lower_grads(grads: pd.DataFrame, runs: pd.DataFrame, early: int = 50) -> pd.
 def surface_pairs(runs: pd.DataFrame, plain: list[str], k: int = 1) -> list[dict]:
     "Up to `k` (task, recipe, failed seed, successful seed) for loss surfaces: plain recipes, no seed in two pairs."
     pairs = []
+    runs = converged(runs)                                        # a diverged model has no surface worth drawing
     for (task, recipe), g in runs[runs.recipe.isin(plain)].groupby(['task', 'recipe']):
         failed, good = sorted(g[g.failed].seed), g[~g.failed].sort_values('score').seed[::-1]   # best first
         pairs += [dict(task=task, recipe=recipe, failed=int(f), successful=int(s)) for f, s in zip(failed, good)]
@@ -536,12 +549,13 @@ def recipe_claim(runs: pd.DataFrame, strong: str = 'mosbach', items: pd.DataFram
     return replace(c, detail=f'{c.detail}; beside it, failed runs (not part of the verdict): {f.verdict} ({f.detail})')
 
 def claims(res: Results, early: int = 50) -> list[Claim]:
-    "The five claims of Finding 2, judged on the study's tables (the strong recipe named in its record)."
+    "The five claims of Finding 2, judged on the study's tables (the strong recipe named in its record; diverged runs out)."
     strong = res.record.get('params', {}).get('strong', 'mosbach')
     surf = res.surface if len(res.surface) else None
     items, down_items = res.tables.get('items'), res.tables.get('downsampled_items')
-    return [flat_loss_claim(res.log, res.runs), downsampled_claim(res.downsampled, res.runs, items, down_items),
-            vanishing_claim(res.grads, res.runs, early), basin_claim(surf), recipe_claim(res.runs, strong, items)]
+    runs, down = converged(res.runs), converged(res.downsampled) if res.downsampled is not None else None
+    return [flat_loss_claim(res.log, runs), downsampled_claim(down, runs, items, down_items),
+            vanishing_claim(res.grads, runs, early), basin_claim(surf), recipe_claim(runs, strong, items)]
 
 # %% ../nbs/22_stability.ipynb #297a3a2c
 def table1(runs: pd.DataFrame, strong: str = 'mosbach', items: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #6a946237
 from __future__ import annotations
-import copy, io, json
+import copy, errno, io, json, warnings
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,8 @@ from .precision import check_precision
 from .models import DTYPES
 from .params import ParameterError, check_choice
 from .runs import (COMPLETE, RunMismatch, atomic_write, claim, differences, is_complete, load_results,
-                            mark_complete, run_record, save_results)
+                            mark_complete, read_json, run_record, save_results)
+from .statistics import save_claims
 from .tasks import study_task
 from .train import RECIPES, Recipe
 
@@ -111,16 +112,35 @@ class Run:
 # %% ../nbs/20_study.ipynb #b1d0c0a1
 def _stored(r: Run) -> dict | None:
     f = r.folder/'params.json'
-    return json.loads(f.read_text()) if f.exists() else None
+    return read_json(f) if f.exists() else None
+
+def _sources(folder: Path) -> dict:
+    "Where each task of a run was read, from the run record of any table in `folder`."
+    rec = next(iter(sorted(Path(folder).glob('*.run.json'))), None)
+    return {t: d.get('source') for t, d in read_json(rec).get('data', {}).items()} if rec else {}
+
+def _difference(r: Run, have: dict) -> tuple[bool, str]:
+    "Whether only the run's data changed, and the change in words (a data change names its task and file)."
+    keys = {k for k in set(have) | set(r.params) if have.get(k) != r.params.get(k)}
+    if keys != {'data'}: return False, f'{r.folder}: ' + '; '.join(differences(have, r.params))
+    src = _sources(r.folder)
+    task = r.params.get('task')
+    where = f"task {task!r} read from {src.get(task, 'its files')}" if task else \
+        ', '.join(f'{t!r} read from {s}' for t, s in src.items()) or str(r.folder)
+    return True, f"{where}: fingerprint {have['data']!r} there, {r.params['data']!r} now"
 
 def check_runs(runs: list[Run]) -> None:
-    "Stop, naming each run and key, if any run's folder holds results made with other parameters."
-    bad = [f'{r.folder}: ' + '; '.join(differences(have, r.params)) for r in runs
-           if (have := _stored(r)) is not None and have != r.params]
-    if bad:
-        raise RunMismatch(f'{len(bad)} run(s) of this study were made with other parameters, which would change '
-                          'their results (' + ' | '.join(bad[:3]) + (' | ...' if len(bad) > 3 else '') +
-                          '): use another out_dir, or overwrite=True to delete those runs and compute them again')
+    "Stop, naming each run and key, if any run's folder holds results made with other parameters or other data."
+    found = [_difference(r, have) for r in runs if (have := _stored(r)) is not None and have != r.params]
+    if not found: return
+    if all(data for data, _ in found):                              # one line per changed task, not per run
+        said = ' | '.join(dict.fromkeys(w for _, w in found))
+        raise RunMismatch(f'the data of {len(found)} run(s) of this study changed since they were made ({said}): '
+                          'use another out_dir, or overwrite=True to run them again on the new data')
+    said = ' | '.join(w for _, w in found[:3]) + (' | ...' if len(found) > 3 else '')
+    raise RunMismatch(f'{len(found)} run(s) of this study were made with other parameters, which would change '
+                      f'their results ({said}): use another out_dir, or overwrite=True to delete those runs and '
+                      'compute them again')
 
 def resume(runs: list[Run], do, desc: str, overwrite: bool = False, tables=()) -> list[Path]:
     "Check every run, then call `do(run)` for each unfinished one (claiming its folder first); return all folders."
@@ -181,27 +201,43 @@ class Results:
     def __init__(self, tables: dict, record: dict, out, figures: dict | None = None):
         self.tables, self.record, self.out = dict(tables), record, Path(out)
         self.figures = {} if figures is None else figures           # the study's own dict, filled as it is defined
+        self.read_only = False                                      # set once a save found the folder read-only
 
     def __getattr__(self, name):
         tables = self.__dict__.get('tables', {})
         if name in tables: return tables[name]
         raise AttributeError(f'no table {name!r} in these results; they hold {list(tables)}')
 
+    def keep(self, write) -> None:
+        "Call `write` (a save of something derived); in a read-only results folder say so once and go on."
+        if self.read_only: return
+        try: write()
+        except OSError as e:
+            if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM): raise
+            self.read_only = True
+            warnings.warn(f'{self.out} is read-only ({e.strerror}): derived tables and figures are shown, not saved '
+                          '(copy the folder somewhere writable to keep them)')
+
     def save(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
         "Save the table `df` as `name` beside the study's tables, with the study's record; return it."
-        save_results(df, self.out, name, self.record)
+        self.keep(lambda: save_results(df, self.out, name, self.record))
         self.tables[name] = df
         return df
 
     def save_formatted(self, name: str, df: pd.DataFrame, caption: str = '') -> pd.DataFrame:
         "Save `df` as `name` (CSV and record, `save`), and as `name.md` and `name.tex` beside it; return it."
-        formatted(df, self.out, name, caption)
+        self.keep(lambda: formatted(df, self.out, name, caption))
         return self.save(name, _flat(df))
+
+    def save_claims(self, claims: list) -> list:
+        "Save the verdicts of `claims` as `claims.csv` beside the study's tables, with its record; return them."
+        self.keep(lambda: save_claims(claims, self.out, self.record))
+        return claims
 
     def save_figure(self, name: str, out=None):
         "Draw the figure `name` of this study, save it as `name.png` in `out` (default: the study's) and return it."
         fig = self.figures[name](self)                               # None: nothing to draw from these tables
-        if fig is not None: save_figure(fig, self.out if out is None else out, name)
+        if fig is not None: self.keep(lambda: save_figure(fig, self.out if out is None else out, name))
         return fig
 
     def save_figures(self, out=None) -> list[str]:
@@ -225,4 +261,7 @@ def load_study(out, names, study: str, figures: dict | None = None) -> Results:
     if not is_complete(out):
         raise FileNotFoundError(f'{out} holds no finished {study} study (no {COMPLETE}: it was never run there, or it '
                                 'stopped before saving all its tables): run it, or point out_dir at a finished one')
+    if missing := [n for n in names if not (out/f'{n}.csv').exists()]:
+        raise FileNotFoundError(f'{out}: its {study} study is marked finished but has no {", ".join(missing)} table '
+                                '(made by another version, or damaged): run it again into another out_dir')
     return Results({n: read_table(out, n) for n in names}, load_results(out, names[0])[1], out, figures)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_model as load_weights, save_model as save_weights
 from tqdm.auto import tqdm
+from .assets import atomic_file
 from .data import Task
 from .precision import autocast_forward, check_precision, precision_scope
 from .metrics import metric_of, predictions_text, score
@@ -224,12 +225,9 @@ def set_random_states(st) -> None:
 
 def save_checkpoint(path, model, opt, sched, step: int, records: dict) -> None:
     "Write the full training state at `step` to `path`."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.partial')
-    torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
-                    rng=random_states(), records=json.dumps(records, default=float)), tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:                                   # whole or not at all; a link is replaced
+        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
+                        rng=random_states(), records=json.dumps(records, default=float)), tmp)
 
 class CheckpointError(RuntimeError):
     "A checkpoint that cannot be resumed: not only tensors and plain data, or written for another run."
@@ -408,9 +406,7 @@ def finetune_encoder(model_name: str, task: Task, recipe: Recipe = Recipe(), see
 def save_encoder(model, folder) -> Path:
     "Keep a fine-tuned classifier's weights as `folder/encoder.safetensors`, written whole or not at all."
     path = Path(folder)/ENCODER_FILE
-    tmp = path.with_name(path.name + '.tmp')
-    save_weights(model, str(tmp))
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp: save_weights(model, str(tmp))
     return path
 
 def load_encoder(model_name: str, num_labels: int, folder):

@@ -3,8 +3,8 @@ findings notebook's parameters, a damaged cache or run folder). Every one must e
 names what was wrong and what to do, before any work starts, with nothing lost. Data that reads cleanly but is wrong
 (a `warns` case) goes on with one warning line that names the counts. `bench/reliability.py` runs the same table and
 draws the README's reliability figure."""
-import json, os, shutil, subprocess, sys, time, warnings
-from dataclasses import dataclass
+import functools, json, os, shutil, subprocess, sys, tempfile, time, warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 import papermill as pm
@@ -22,6 +22,7 @@ class Case:
     id: str
     area: str
     make: Callable[[Path], dict]       # tmp -> dict(argv=[...]) for the CLI, dict(notebook=..., parameters=...), dict(call=f)
+                                       # (and after=f, to undo what the case set up: a mounted file system)
     expect: str
     warns: bool = False                # the input is used, with one warning holding `expect`
 
@@ -68,6 +69,73 @@ def _nb(name, kernel=False, **parameters):
                             parameters=dict(preset='tiny', out_dir=str(tmp/'out')) | parameters)
 
 
+def _rte_files(folder: Path, flip: bool = False) -> Path:
+    "A GLUE-style RTE folder in `folder`: 40 training and 10 dev pairs, labels alternating (`flip` swaps them)."
+    d = folder/'RTE'; d.mkdir(exist_ok=True)
+    label = lambda i: ('entailment', 'not_entailment')[(i + flip) % 2]
+    for name, n in (('train.tsv', 40), ('dev.tsv', 10)):
+        (d/name).write_text('index\tsentence1\tsentence2\tlabel\n' + ''.join(
+            f'{i}\tThe {name[:3]} sentence {i} is here.\tA sentence {i}.\t{label(i)}\n' for i in range(n)))
+    return d
+
+
+def _f2(rte: Path):
+    "Finding 2's tiny preset on the RTE files at `rte`."
+    from lmfinding import stability
+    return stability.config('tiny', tasks=['rte'], paths=dict(rte=str(rte)))
+
+
+@functools.lru_cache(maxsize=None)
+def _finished() -> Path:
+    "A finished Finding 2 study (tiny preset, RTE files), made once per session; cases work on copies of it."
+    from lmfinding import stability
+    base = Path(tempfile.mkdtemp(prefix='lmfinding-finished-'))
+    stability.run(_f2(_rte_files(base)), base/'out')
+    return base
+
+
+def _resumed(tmp, change) -> dict:
+    "A copy of the finished study, changed by `change(copy)`, then run again into the same folder."
+    from lmfinding import stability
+    s = Path(shutil.copytree(_finished(), tmp/'study'))
+    change(s)
+    return dict(call=lambda: stability.run(_f2(s/'RTE'), s/'out'))
+
+
+def _diverging(tmp) -> dict:
+    "Finding 2's tiny preset with a learning rate of 1e4: the loss becomes NaN."
+    from lmfinding import stability
+    cfg = stability.config('tiny')
+    cfg = replace(cfg, seeds=[0], recipes={'devlin': replace(cfg.recipes['devlin'], lr=1e4)})
+    return dict(call=lambda: stability.run_grid(cfg, tmp/'out'))
+
+
+def _mounted(tmp, size: str) -> Path:
+    "A new tmpfs of `size` at `tmp/fs` (root only: elsewhere the case is skipped)."
+    fs = tmp/'fs'; fs.mkdir()
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={size}', 'tmpfs', str(fs)], capture_output=True).returncode:
+        pytest.skip('mounting a file system needs root: a full disk or a read-only folder cannot be made here')
+    return fs
+
+
+def _unmount(fs: Path): return lambda: subprocess.run(['umount', '-l', str(fs)], capture_output=True)
+
+
+def _full_disk(tmp) -> dict:
+    "The site rendered into a 64 KiB file system."
+    fs = _mounted(tmp, '64k')
+    return dict(argv=['site', '--repo', str(ROOT), '--out', str(fs/'site')], untouched=fs, after=_unmount(fs))
+
+
+def _read_only_results(tmp) -> dict:
+    "Finding 2's notebook with results_only=True over a finished study on a read-only file system."
+    fs = _mounted(tmp, '16m')
+    shutil.copytree(_finished()/'out', fs/'out')
+    subprocess.run(['mount', '-o', 'remount,ro', str(fs)], check=True)
+    return dict(notebook=FINDINGS/'02_stability.ipynb', kernel=True, after=_unmount(fs),
+                parameters=dict(preset='tiny', tasks=['rte'], paths=dict(rte=str(_finished()/'RTE')),
+                                results_only=True, out_dir=str(fs/'out')))
+
 CASES = [
     # the command line
     Case('negative split size', 'cli', lambda t: dict(argv=['tasks', 'brown_nli', '--train', '-5']), 'train=-5 is not a size'),
@@ -111,6 +179,8 @@ CASES = [
     Case("-p out_dir '' (the notebook's own folder)", 'notebook', _nb('02_stability.ipynb', out_dir=''),
          "out_dir='': a folder path is expected"),
     Case('-p out_dir 5 (a number)', 'notebook', _nb('02_stability.ipynb', out_dir=5), 'out_dir=5: a folder path'),
+    Case('-p out_dir .. (the source tree)', 'notebook', _nb('01_probing.ipynb', out_dir='..'),
+         "out_dir='..': " + str(ROOT/'nbs') + ' holds this notebook (the source tree)'),
     Case('-p tensorboard no', 'notebook', _nb('02_stability.ipynb', tensorboard='no'),
          "tensorboard='no': True or False is expected"),
     Case('-p results_only 2', 'notebook', _nb('01_probing.ipynb', results_only=2),
@@ -134,12 +204,29 @@ CASES = [
     Case('reported split with one label (Finding 2)', 'data',
          lambda t: dict(call=_stability_tasks(_rte_rows(t, PAIRS + OTHER, '0\tCats purr.\tDogs purr.\tentailment\n'))),
          "its test split has one label ('entailment'), so every run would score the majority"),
+    Case('a run that diverges (lr 1e4)', 'data', _diverging, '1 of 1 runs diverged (a NaN or infinite loss', warns=True),
+    # run folders and the machine
+    Case('resume after the data files changed in place', 'run folder',
+         lambda t: _resumed(t, lambda s: _rte_files(s, flip=True)),
+         "the data of 10 run(s) of this study changed since they were made (task 'rte' read from"),
+    Case('a damaged params.json', 'run folder',
+         lambda t: _resumed(t, lambda s: (s/'out'/'runs'/'rte'/'devlin'/'seed0'/'params.json').write_text('{"model": ')),
+         'seed0/params.json is damaged (not JSON: Expecting value)'),
+    Case('a full disk (the site into 64 KiB)', 'machine', _full_disk,
+         'No space left on device: free some space on that disk, or write to another one'),
+    Case('results_only over a read-only results folder', 'machine', _read_only_results,
+         'is read-only (Read-only file system): derived tables and figures are shown, not saved', warns=True),
 ]
 
 
 def run_case(case: Case, tmp: Path) -> dict:
     "Run one case; what happened: exit status, the error's text, seconds, and whether it left anything behind."
     spec, t0 = case.make(tmp), time.time()
+    try: return _run(spec, tmp, t0)
+    finally: spec.get('after', lambda: None)()
+
+
+def _run(spec: dict, tmp: Path, t0: float) -> dict:
     if 'call' in spec: return _called(spec['call'], t0)
     if 'argv' in spec:
         env = dict(os.environ, HF_HUB_OFFLINE='1', LMFINDING_DEBUG='')
@@ -151,18 +238,27 @@ def run_case(case: Case, tmp: Path) -> dict:
                     warnings=[l for l in lines if l.startswith('warning: ')])
     if not spec['kernel']: return _config_run(spec['notebook'], spec['parameters'], t0)
     try:
-        pm.execute_notebook(spec['notebook'], tmp/'executed.ipynb', parameters=spec['parameters'], cwd=str(FINDINGS),
-                            progress_bar=False, kernel_name='python3')
-        return dict(status=0, error='', lines=0, seconds=time.time() - t0, traceback=False, left=[])
+        nb = pm.execute_notebook(spec['notebook'], tmp/'executed.ipynb', parameters=spec['parameters'],
+                                 cwd=str(FINDINGS), progress_bar=False, kernel_name='python3')
+        return dict(status=0, error='', lines=0, seconds=time.time() - t0, traceback=False, left=[],
+                    warnings=_warned(nb))
     except pm.PapermillExecutionError as e:
         return dict(status=1, error=f'{e.ename}: {e.evalue}', lines=1, seconds=time.time() - t0, traceback=False,
                     left=_left(_out(spec['parameters'])), config_cell='config(' in e.source)
 
 
+def _warned(nb) -> list[str]:
+    "The warnings an executed notebook printed (its cells' stderr), one per warning."
+    text = ''.join(o.get('text', '') for c in nb.cells for o in c.get('outputs', []) if o.get('name') == 'stderr')
+    return [l.split('Warning: ', 1)[1] for l in text.splitlines() if 'Warning: ' in l]
+
+
 def _out(parameters):
-    "The folder a notebook run would write: `out_dir` when it is a usable path, else the notebook's own folder."
+    "The folder a notebook run would write (None where out_dir is unusable: '', a number, the source tree itself)."
     out = parameters.get('out_dir')
-    return Path(out) if isinstance(out, str) and out.strip() else None
+    if not isinstance(out, str) or not out.strip(): return None
+    out = (FINDINGS/out).resolve()
+    return None if out == FINDINGS or out in FINDINGS.parents else out
 
 
 def config_cells(notebook, parameters) -> list[str]:
@@ -202,7 +298,8 @@ def _called(f, t0) -> dict:
 def _left(folder) -> list[str]:
     "Run folders or tables a refused start left behind (none, for a clear refusal)."
     if folder is None or not Path(folder).exists(): return []
-    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob('*') if p.suffix in ('.csv', '.pt', '.json'))
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob('*')
+                  if p.suffix in ('.csv', '.pt', '.json', '.html', '.png'))
 
 
 def clear(case: Case, got: dict) -> bool:
