@@ -81,8 +81,8 @@ def probe_runs(cfg: ProbingConfig, ck: Run, tasks: dict[str, Task]) -> list[Run]
     how = dict(poolings=list(cfg.poolings), batch_size=cfg.batch_size, max_length=cfg.max_length,
                precision=cfg.precision)
     mdl = lambda t: {} if uses_mdl(cfg, t) else dict(mdl=False)                     # named only when switched off
-    return [Run(ck.key + (t,), ck.folder/'probes'/t, dict(checkpoint=ck.params, probe_task=t,
-                                                          data=task.fingerprint(), extraction=how | mdl(t)))
+    return [Run(ck.key + (t,), run_folder(ck.folder, 'probes', t),
+                dict(checkpoint=ck.params, probe_task=t, data=task.fingerprint(), extraction=how | mdl(t)))
             for t, task in tasks.items()]
 
 def uses_mdl(cfg: ProbingConfig, task_name: str) -> bool:

@@ -119,12 +119,18 @@ def _sources(folder: Path) -> dict:
     rec = next(iter(sorted(Path(folder).glob('*.run.json'))), None)
     return {t: d.get('source') for t, d in read_json(rec).get('data', {}).items()} if rec else {}
 
+def _only_data(have: dict, want: dict) -> bool:
+    "Whether `have` and `want` differ in `data` fingerprints only (also those of runs they name, as a probe its checkpoint)."
+    keys = {k for k in set(have) | set(want) if have.get(k) != want.get(k)}
+    return all(k == 'data' or isinstance(have.get(k), dict) and isinstance(want.get(k), dict)
+               and _only_data(have[k], want[k]) for k in keys)
+
 def _difference(r: Run, have: dict) -> tuple[bool, str]:
     "Whether only the run's data changed, and the change in words (a data change names its task and file)."
-    keys = {k for k in set(have) | set(r.params) if have.get(k) != r.params.get(k)}
-    if keys != {'data'}: return False, f'{r.folder}: ' + '; '.join(differences(have, r.params))
+    if not _only_data(have, r.params) or have.get('data') == r.params.get('data'):
+        return False, f'{r.folder}: ' + '; '.join(differences(have, r.params))
     src = _sources(r.folder)
-    task = r.params.get('task')
+    task = next((r.params[k] for k in ('task', 'probe_task', 'finetune_task') if k in r.params), None)
     where = f"task {task!r} read from {src.get(task, 'its files')}" if task else \
         ', '.join(f'{t!r} read from {s}' for t, s in src.items()) or str(r.folder)
     return True, f"{where}: fingerprint {have['data']!r} there, {r.params['data']!r} now"
