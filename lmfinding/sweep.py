@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
-from .runs import COMPLETE, atomic_write, mark_complete
+from .runs import COMPLETE, TEXT, atomic_write, mark_complete
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'parse_grid', 'read_grid',
@@ -248,7 +248,7 @@ def gather(sweep: Sweep) -> dict[str, Path]:
         res = cell_dir(sweep, cid)/'results'
         for f in sorted(res.rglob('*.csv')) if res.exists() else []:
             name = str(f.relative_to(res).with_suffix('')).replace(os.sep, '__')
-            try: df = pd.read_csv(f)
+            try: df = pd.read_csv(f, dtype={c: str for c in TEXT})       # answers as text: '0011' stays
             except pd.errors.EmptyDataError: continue                 # a table with no rows (not even a header)
             swept = {k: json.dumps(params[k]) if isinstance(params[k], (list, dict)) else params[k] for k in sweep.grid}
             tables.setdefault(name, []).append(df.assign(**{k: v for k, v in swept.items() if k not in df}, cell=cid))
