@@ -17,9 +17,9 @@ from .runs import COMPLETE, TEXT, atomic_write, mark_complete
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'parse_grid', 'read_grid',
-           'read_grids', 'cells', 'cell_dir', 'status', 'error_line', 'lock_file', 'run_cell', 'gather', 'manifest',
-           'todo', 'run_sweep', 'slurm_script', 'slurm_ping', 'run_slurm', 'children', 'forward', 'sweep_cell',
-           'save_sweep', 'run_grid', 'sweep_status']
+           'read_grids', 'cells', 'cell_dir', 'status', 'error_line', 'lock_file', 'run_cell', 'shared_params',
+           'gather', 'manifest', 'todo', 'run_sweep', 'slurm_script', 'slurm_ping', 'run_slurm', 'children', 'forward',
+           'sweep_cell', 'save_sweep', 'run_grid', 'sweep_status']
 
 # %% ../nbs/90_sweep.ipynb #2efaf489
 class SweepError(ValueError):
@@ -237,6 +237,11 @@ def _record(csv: Path) -> dict | None:
     rec = csv.with_suffix('.run.json')
     return json.loads(rec.read_text()) if rec.exists() else None
 
+def shared_params(records) -> dict:
+    "The parameters every cell's run record agrees on (those swept differ, and are left to each cell's record)."
+    ps = [r.get('params', {}) for r in records if r]
+    return {k: v for k, v in ps[0].items() if all(k in p and p[k] == v for p in ps[1:])} if ps else {}
+
 def gather(sweep: Sweep) -> dict[str, Path]:
     "Rebuild `OUT/results/*.csv` (and each table's record of its cells' records) from the done cells; name -> path."
     if sweep.shared: return {}                          # the cells grew one study: OUT/study is the result
@@ -259,7 +264,8 @@ def gather(sweep: Sweep) -> dict[str, Path]:
         lead = ['cell', *[k for k in sweep.grid if k in df]]
         table = df[lead + [c for c in df if c not in lead]]
         out[name] = atomic_write(sweep.out/'results'/f'{name}.csv', table.to_csv(index=False))
-        record = dict(sweep=str(sweep.out), notebook=str(sweep.notebook), cells=records[name])
+        record = dict(sweep=str(sweep.out), notebook=str(sweep.notebook), params=shared_params(records[name].values()),
+                      cells=records[name])
         atomic_write(sweep.out/'results'/f'{name}.run.json', json.dumps(record, indent=1, default=str))
     if all(status(sweep, c)['status'] == 'done' for c in cells(sweep)): mark_complete(sweep.out/'results', out)
     return out
