@@ -183,8 +183,8 @@ def with_divergence(runs: pd.DataFrame, log: pd.DataFrame, grads: pd.DataFrame |
     return runs.assign(diverged=div, failed=runs.failed & ~div)
 
 def converged(runs: pd.DataFrame) -> pd.DataFrame:
-    "The runs that did not diverge (every run, for tables made before divergence was recorded)."
-    return runs[~runs.diverged] if 'diverged' in runs else runs
+    "The runs that did not diverge (a run from before divergence was recorded, its `diverged` empty, is kept)."
+    return runs[~runs.diverged.eq(True)] if 'diverged' in runs else runs
 
 def run_table(evals: pd.DataFrame, baselines: dict, select: str) -> pd.DataFrame:
     "One row per run: its reported score under `select`, its task's majority baseline, and whether it failed."
