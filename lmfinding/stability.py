@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from scipy import stats
 from .data import Task, check_scored
 from .metrics import majority_score, metric_of, predictions_text, text_predictions, weighted_scores
 from .models import load_model
@@ -32,8 +33,8 @@ __all__ = ['SELECTIONS', 'RUN_TABLES', 'RUN', 'DEVLIN', 'QUICK_RECIPES', 'PRESET
            'plot_grad_norms', 'plot_downsampled', 'first_surface', 'figures', 'loss_ratios', 'lower_grads',
            'surface_pairs', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects',
            'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'barriers',
-           'basin_claim', 'recipe_claim', 'claims', 'table1', 'expected_max', 'expected_best', 'plot_expected_best',
-           'seed_variance']
+           'barrier_signs', 'basin_claim', 'recipe_claim', 'claims', 'table1', 'expected_max', 'expected_best',
+           'plot_expected_best', 'seed_variance']
 
 # %% ../nbs/22_stability.ipynb #dab30c39
 @dataclass
@@ -509,15 +510,26 @@ def barriers(surf: pd.DataFrame) -> pd.Series:
     if not keys: return pd.Series([segment_barrier(surf)], name='barrier')
     return surf.groupby(keys).apply(segment_barrier, include_groups=False).rename('barrier')
 
+def barrier_signs(b: pd.Series) -> Evidence:
+    "A sign test over pairs: the share of pairs whose segment rises above its higher end (a barrier > 0), against 1/2."
+    n, k = len(b), int((b > 0).sum())
+    ci = stats.binomtest(k, n).proportion_ci()
+    return Evidence('sign test over pairs', k / n - .5, ci.low - .5, ci.high - .5, k,
+                    stats.binomtest(k, n, alternative='greater').pvalue, stats.binomtest(k, n, alternative='less').pvalue,
+                    n=(n,), most=.5)
+
 def basin_claim(surf: pd.DataFrame | None) -> Claim:
-    "Claim (d): a loss barrier between the failed and the successful model, over pairs (one surface: no test)."
+    "Claim (d): a loss barrier between failed and successful models, over pairs (barriers all alike: a sign test)."
     statement, direction = 'the failed model lies in a separate basin of the loss surface', 'barrier > 0'
     if surf is None: return untested('d', statement, 'no surface: no failed and successful run of one plain recipe')
     b = barriers(surf)
     if len(b) == 1:
         why = f'one failed/successful pair, loss barrier {b.iloc[0]:+.3f}: a single surface has no spread to test'
         return replace(untested('d', statement, why, direction), estimate=float(b.iloc[0]))
-    return judge('d', statement, one_sample(b), direction, BARRIER, '', OF_INTEREST, 'failed/successful pairs')
+    ev = one_sample(b)
+    if ev.reason:                     # every barrier the same (0: the segment's highest loss is one of its ends)
+        return judge('d', statement, barrier_signs(b), 'share of pairs with a barrier − 1/2 > 0', per='failed/successful pairs')
+    return judge('d', statement, ev, direction, BARRIER, '', OF_INTEREST, 'failed/successful pairs')
 
 # %% ../nbs/22_stability.ipynb #cef81242
 def _mean_evidence(s: pd.DataFrame, g: pd.DataFrame, ds, dg) -> Evidence:
