@@ -203,3 +203,22 @@ def test_ctrl_c_leaves_the_running_cell_pending(tmp_path):
     states = [status(sw, c)['status'] for c in cells(sw)]
     assert 'failed' not in states and 'running' not in states and 'dead' not in states, states
     assert 'pending' in states, states
+
+
+@pytest.mark.parametrize('finding', ['01_probing', '02_stability', '03_icl_vs_ft'])
+def test_full_run_verdicts_are_remade_from_its_committed_cells(finding, tmp_path):
+    """A finished finding of the full run: its committed cells, analysed again from a copy (results only, no models),
+    give the committed verdicts (estimates equal to 1e-9: the bootstraps are seeded)."""
+    import dataclasses, shutil
+    from lmfinding.cli import analyse_sweep, full_sweeps
+    sw = full_sweeps(ROOT/'sweeps'/'full.yaml')[finding]
+    kept = ROOT/sw.out/'analysis'/'claims.csv'
+    if not kept.exists(): pytest.skip(f'the full run of {finding} has not finished yet')
+    copy = tmp_path/finding
+    top = str(ROOT/sw.out)                            # the cells only: no gathered tables, no analysis
+    shutil.copytree(ROOT/sw.out, copy, ignore=lambda d, names: {'analysis', 'results'} & set(names) if d == top else set())
+    remade = analyse_sweep(dataclasses.replace(sw, notebook=ROOT/sw.notebook, out=copy))
+    assert remade is not None, 'the committed cells do not make a finished sweep'
+    got, want = pd.read_csv(remade.parent/'claims.csv'), pd.read_csv(kept)
+    assert got[['claim', 'verdict', 'n']].values.tolist() == want[['claim', 'verdict', 'n']].values.tolist()
+    assert (got.estimate - want.estimate).abs().max() < 1e-9 or got.estimate.isna().equals(want.estimate.isna())
