@@ -268,7 +268,7 @@ def remake(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Pat
 def with_outcome(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     "`table` (with task, recipe, seed) plus an `outcome` column: 'failed', 'successful' or 'diverged'."
     outcome = np.where(runs.failed, 'failed', 'successful')
-    if 'diverged' in runs: outcome = np.where(runs.diverged, 'diverged', outcome)
+    if 'diverged' in runs: outcome = np.where(runs.diverged.eq(True), 'diverged', outcome)   # empty: not diverged
     o = runs[['task', 'recipe', 'seed']].assign(outcome=outcome)
     return table.merge(o, on=['task', 'recipe', 'seed'])
 
