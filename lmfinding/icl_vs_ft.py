@@ -104,6 +104,10 @@ def _eval_split(t: Task) -> pd.DataFrame:
 def study_data(cfg: IclVsFtConfig) -> IclVsFtData:
     "The study's data: binary labels, the evaluation set capped at `eval_limit`, the chosen HANS heuristics."
     ind, ood = cfg.task(cfg.in_domain, ('train',)), cfg.task(cfg.ood, ())
+    for key, t in (('in_domain', ind), ('ood', ood)):
+        if 'text_b' not in t.rows or not t.rows.text_b.fillna('').astype(str).str.strip().any():
+            raise DataError(f'{key}={t.name!r}: its examples have no second sentence, and Finding 3 asks whether a '
+                            'hypothesis follows from a premise: give an NLI task of pairs')
     ev = binarise(_eval_split(ind), cfg.mnli_neutral)
     if cfg.eval_limit and len(ev) > cfg.eval_limit: ev = ev.sample(cfg.eval_limit, random_state=0).sort_index()
     o = binarise(_eval_split(ood), 'merge')
