@@ -137,8 +137,9 @@ def analyse_sweep(sw) -> Path | None:
     if sw.out.exists(): gather(sw)                     # the gathered tables are re-made from the cells, never kept
     if not is_complete(src): return None
     ana.mkdir(parents=True, exist_ok=True)
+    for f in ana.glob('*.csv*'): f.unlink()            # tables derived before (or kept in another form) go
     for f in src.iterdir():
-        if f.is_file() and f.suffix in ('.csv', '.json'): shutil.copy2(f, ana/f.name)
+        if f.is_file() and f.suffix in ('.csv', '.gz', '.json'): shutil.copy2(f, ana/f.name)
     pm.execute_notebook(str(sw.notebook), str(ana/'notebook.ipynb'), cwd=str(Path(sw.notebook).parent),
                         parameters={**sw.parameters, 'out_dir': str(ana.resolve()), 'results_only': True},
                         kernel_name='python3', progress_bar=False)

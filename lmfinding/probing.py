@@ -15,7 +15,7 @@ from .models import load_model
 from .probe import probe_layers
 from .tasks import CONTROL, control_task
 from .params import check_flag, check_names, check_seeds
-from .runs import default_device, set_seed
+from .runs import default_device, set_seed, table_file
 from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, bootstrap_means, item_draws, judge, one_sample,
                                   paired, premise_failed, untested)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
@@ -223,7 +223,7 @@ def split_baselines(t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def load(out) -> Results:
     "The tables a finished study saved under `out`, read back without models or data (to analyse them elsewhere)."
     res = load_study(out, TABLES, 'probing', FIGURES)
-    if (Path(out)/'baselines.csv').exists(): res.tables['baselines'] = read_table(out, 'baselines')
+    if table_file(out, 'baselines').exists(): res.tables['baselines'] = read_table(out, 'baselines')
     return res
 
 # %% ../nbs/21_probing.ipynb #7e4a1933

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runs.ipynb #6eab5199
 from __future__ import annotations
-import json, platform, random, shutil, subprocess
+import gzip, json, platform, random, shutil, subprocess
 from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -16,9 +16,9 @@ import lmfinding
 from .assets import atomic_write, share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'save_results',
-           'DamagedRecord', 'read_json', 'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences',
-           'identity', 'claim']
+__all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'table_name',
+           'table_file', 'save_results', 'DamagedRecord', 'read_json', 'load_results', 'is_complete', 'mark_complete',
+           'RunMismatch', 'differences', 'identity', 'claim']
 
 # %% ../nbs/06_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -60,13 +60,25 @@ def run_record(params: dict, seed: int | None = None, tasks=(), **extra) -> dict
                 device=default_device(), **extra)
 
 # %% ../nbs/06_runs.ipynb #6a89a4e5
-def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
-    "Save the tidy table `df` as `folder/name.csv`, its run record as `folder/name.run.json`."
-    folder = Path(folder)
-    atomic_write(folder/f'{name}.run.json', json.dumps(record, indent=1, default=str))
-    return atomic_write(folder/f'{name}.csv', df.to_csv(index=False))
-
 TEXT = ('pred', 'gold')   # columns of per-example answers as text ('0110'): read back as text, leading zeros kept
+
+def table_name(df: pd.DataFrame, name: str) -> str:
+    "The file name of table `name`: `name.csv`, or `name.csv.gz` for per-example answers (a `pred` column)."
+    return f'{name}.csv.gz' if 'pred' in df else f'{name}.csv'
+
+def table_file(folder, name: str) -> Path:
+    "The saved file of table `name` under `folder` (`name.csv` or `name.csv.gz`; the first if neither is there)."
+    plain, packed = Path(folder)/f'{name}.csv', Path(folder)/f'{name}.csv.gz'
+    return packed if packed.exists() and not plain.exists() else plain
+
+def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
+    "Save the tidy table `df` as `folder/name.csv` (or `.csv.gz`: `table_name`), its run record as `name.run.json`."
+    folder, file = Path(folder), table_name(df, name)
+    atomic_write(folder/f'{name}.run.json', json.dumps(record, indent=1, default=str))
+    data = df.to_csv(index=False).encode()
+    path = atomic_write(folder/file, gzip.compress(data, mtime=0) if file.endswith('.gz') else data)
+    for stale in {f'{name}.csv', f'{name}.csv.gz'} - {file}: (folder/stale).unlink(missing_ok=True)
+    return path
 
 class DamagedRecord(ValueError):
     "A record the project wrote (parameters, run record, marker) that no longer reads as JSON."
@@ -82,7 +94,7 @@ def read_json(path):
 def load_results(folder, name: str) -> tuple[pd.DataFrame, dict]:
     "The table and run record saved by `save_results`."
     folder = Path(folder)
-    df = pd.read_csv(folder/f'{name}.csv', dtype={c: str for c in TEXT})
+    df = pd.read_csv(table_file(folder, name), dtype={c: str for c in TEXT})
     return df, read_json(folder/f'{name}.run.json')
 
 # %% ../nbs/06_runs.ipynb #d99336e9

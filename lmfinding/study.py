@@ -15,7 +15,7 @@ from .precision import check_precision
 from .models import DTYPES
 from .params import ParameterError, check_choice
 from .runs import (COMPLETE, RunMismatch, atomic_write, claim, differences, is_complete, load_results,
-                            mark_complete, read_json, run_record, save_results)
+                            mark_complete, read_json, run_record, save_results, table_file)
 from .statistics import save_claims
 from .tasks import study_task
 from .train import RECIPES, Recipe
@@ -267,7 +267,7 @@ def load_study(out, names, study: str, figures: dict | None = None) -> Results:
     if not is_complete(out):
         raise FileNotFoundError(f'{out} holds no finished {study} study (no {COMPLETE}: it was never run there, or it '
                                 'stopped before saving all its tables): run it, or point out_dir at a finished one')
-    if missing := [n for n in names if not (out/f'{n}.csv').exists()]:
+    if missing := [n for n in names if not table_file(out, n).exists()]:
         raise FileNotFoundError(f'{out}: its {study} study is marked finished but has no {", ".join(missing)} table '
                                 '(made by another version, or damaged): run it again into another out_dir')
     return Results({n: read_table(out, n) for n in names}, load_results(out, names[0])[1], out, figures)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
-from .runs import COMPLETE, TEXT, atomic_write, mark_complete
+from .runs import COMPLETE, TEXT, atomic_write, mark_complete, save_results
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'parse_grid', 'read_grid',
@@ -233,8 +233,12 @@ def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
     return 'done'
 
 # %% ../nbs/90_sweep.ipynb #f2e04b3f
+def _table_name(f: Path, res: Path) -> str:
+    "The name of the table saved as `f` under `res` (`a/b.csv` or `a/b.csv.gz` -> `a__b`)."
+    return str(f.relative_to(res)).removesuffix('.gz').removesuffix('.csv').replace(os.sep, '__')
+
 def _record(csv: Path) -> dict | None:
-    rec = csv.with_suffix('.run.json')
+    rec = csv.parent/(csv.name.removesuffix('.gz').removesuffix('.csv') + '.run.json')
     return json.loads(rec.read_text()) if rec.exists() else None
 
 def shared_params(records) -> dict:
@@ -243,7 +247,7 @@ def shared_params(records) -> dict:
     return {k: v for k, v in ps[0].items() if all(k in p and p[k] == v for p in ps[1:])} if ps else {}
 
 def gather(sweep: Sweep) -> dict[str, Path]:
-    "Rebuild `OUT/results/*.csv` (and each table's record of its cells' records) from the done cells; name -> path."
+    "Rebuild the tables in `OUT/results` (each with a record of its cells' records) from the done cells; name -> path."
     if sweep.shared: return {}                          # the cells grew one study: OUT/study is the result
     (sweep.out/'results'/COMPLETE).unlink(missing_ok=True)
     tables: dict[str, list] = {}
@@ -251,8 +255,8 @@ def gather(sweep: Sweep) -> dict[str, Path]:
     for cid, params in cells(sweep).items():
         if status(sweep, cid)['status'] != 'done': continue
         res = cell_dir(sweep, cid)/'results'
-        for f in sorted(res.rglob('*.csv')) if res.exists() else []:
-            name = str(f.relative_to(res).with_suffix('')).replace(os.sep, '__')
+        for f in sorted([*res.rglob('*.csv'), *res.rglob('*.csv.gz')]) if res.exists() else []:
+            name = _table_name(f, res)
             try: df = pd.read_csv(f, dtype={c: str for c in TEXT})       # answers as text: '0011' stays
             except pd.errors.EmptyDataError: continue                 # a table with no rows (not even a header)
             swept = {k: json.dumps(params[k]) if isinstance(params[k], (list, dict)) else params[k] for k in sweep.grid}
@@ -263,10 +267,9 @@ def gather(sweep: Sweep) -> dict[str, Path]:
         df = pd.concat(parts, ignore_index=True)
         lead = ['cell', *[k for k in sweep.grid if k in df]]
         table = df[lead + [c for c in df if c not in lead]]
-        out[name] = atomic_write(sweep.out/'results'/f'{name}.csv', table.to_csv(index=False))
         record = dict(sweep=str(sweep.out), notebook=str(sweep.notebook), params=shared_params(records[name].values()),
                       cells=records[name])
-        atomic_write(sweep.out/'results'/f'{name}.run.json', json.dumps(record, indent=1, default=str))
+        out[name] = save_results(table, sweep.out/'results', name, record)
     if all(status(sweep, c)['status'] == 'done' for c in cells(sweep)): mark_complete(sweep.out/'results', out)
     return out
 

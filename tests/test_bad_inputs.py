@@ -299,7 +299,7 @@ def _left(folder) -> list[str]:
     "Run folders or tables a refused start left behind (none, for a clear refusal)."
     if folder is None or not Path(folder).exists(): return []
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob('*')
-                  if p.suffix in ('.csv', '.pt', '.json', '.html', '.png'))
+                  if p.suffix in ('.csv', '.gz', '.pt', '.json', '.html', '.png'))
 
 
 def clear(case: Case, got: dict) -> bool:
@@ -325,10 +325,10 @@ def test_a_run_folder_with_other_parameters_is_refused_and_kept(tmp_path):
     run = lambda **p: pm.execute_notebook(nb, tmp_path/'x.ipynb', cwd=str(FINDINGS), progress_bar=False,
                                           kernel_name='python3', parameters=dict(preset='tiny', out_dir=str(out), **p))
     run()
-    before = {p: p.read_bytes() for p in out.rglob('*.csv')}
+    before = {p: p.read_bytes() for p in out.rglob('*.csv*')}
     with pytest.raises(pm.PapermillExecutionError) as e: run(model='tiny-roberta')
     assert e.value.ename == 'RunMismatch' and "model: 'tiny-bert' there, 'tiny-roberta' now" in e.value.evalue
-    assert before and before == {p: p.read_bytes() for p in out.rglob('*.csv')}
+    assert before and before == {p: p.read_bytes() for p in out.rglob('*.csv*')}
 
 
 def test_a_pickled_checkpoint_is_never_unpickled(tmp_path):
