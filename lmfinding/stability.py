@@ -28,8 +28,8 @@ __all__ = ['SELECTIONS', 'RUN_TABLES', 'RUN', 'DEVLIN', 'QUICK_RECIPES', 'PRESET
            'STD_REDUCTION', 'MEAN_GAIN', 'MEAN_MARGIN', 'STD_MARGIN', 'LOSS_GAP', 'GRAD_DROP', 'BARRIER', 'OF_INTEREST',
            'PER', 'PAIR', 'StabilityConfig', 'selection_split', 'downsample', 'study_tasks', 'failed', 'reported_step',
            'reported_score', 'stability_table', 'initial_model', 'seed_columns', 'run_params', 'one_run',
-           'failure_baseline', 'with_divergence', 'converged', 'run_table', 'item_table', 'study_runs', 'run_grid',
-           'config', 'downsample_base', 'downsample_config', 'remake', 'with_outcome', 'plot_training',
+           'failure_baseline', 'with_divergence', 'is_diverged', 'converged', 'run_table', 'item_table', 'study_runs',
+           'run_grid', 'config', 'downsample_base', 'downsample_config', 'remake', 'with_outcome', 'plot_training',
            'plot_grad_norms', 'plot_downsampled', 'first_surface', 'figures', 'loss_ratios', 'lower_grads',
            'surface_pairs', 'surface_pair', 'surface_run', 'study_surface', 'run', 'load', 'table1_effects',
            'drawn_scores', 'within_recipe', 'flat_loss_claim', 'vanishing_claim', 'downsampled_claim', 'barriers',
@@ -183,9 +183,13 @@ def with_divergence(runs: pd.DataFrame, log: pd.DataFrame, grads: pd.DataFrame |
                       'count them as diverged, and the claims leave them out (lower the learning rate to avoid it)')
     return runs.assign(diverged=div, failed=runs.failed & ~div)
 
+def is_diverged(runs: pd.DataFrame) -> pd.Series:
+    "Whether each run diverged (a run from before divergence was recorded, its `diverged` empty, did not)."
+    return runs.diverged.eq(True) if 'diverged' in runs else pd.Series(False, index=runs.index)
+
 def converged(runs: pd.DataFrame) -> pd.DataFrame:
-    "The runs that did not diverge (a run from before divergence was recorded, its `diverged` empty, is kept)."
-    return runs[~runs.diverged.eq(True)] if 'diverged' in runs else runs
+    "The runs that did not diverge."
+    return runs[~is_diverged(runs)]
 
 def run_table(evals: pd.DataFrame, baselines: dict, select: str) -> pd.DataFrame:
     "One row per run: its reported score under `select`, its task's majority baseline, and whether it failed."
@@ -267,8 +271,7 @@ def remake(cfg: StabilityConfig, task: Task, recipe: str, seed: int, folder: Pat
 # %% ../nbs/22_stability.ipynb #713f8f97
 def with_outcome(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     "`table` (with task, recipe, seed) plus an `outcome` column: 'failed', 'successful' or 'diverged'."
-    outcome = np.where(runs.failed, 'failed', 'successful')
-    if 'diverged' in runs: outcome = np.where(runs.diverged.eq(True), 'diverged', outcome)   # empty: not diverged
+    outcome = np.where(is_diverged(runs), 'diverged', np.where(runs.failed, 'failed', 'successful'))
     o = runs[['task', 'recipe', 'seed']].assign(outcome=outcome)
     return table.merge(o, on=['task', 'recipe', 'seed'])
 
