@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_model as load_weights, save_model as save_weights
 from tqdm.auto import tqdm
 from .assets import atomic_file
@@ -24,9 +25,9 @@ from .runs import set_seed
 # %% auto #0
 __all__ = ['RECIPES', 'CHECKPOINT_MINUTES', 'ENCODER_FILE', 'AdamW', 'decayed', 'param_groups', 'warmup_linear', 'Recipe',
            'layer_group', 'grad_norms', 'History', 'label_ids', 'predict', 'evaluate', 'evaluate_items', 'Classify',
-           'batch_at', 'random_states', 'set_random_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint',
-           'ignore_usr1', 'Checkpointing', 'board', 'log_step', 'optimiser', 'train_step', 'train', 'finetune_encoder',
-           'save_encoder', 'load_encoder']
+           'batch_at', 'random_states', 'set_random_states', 'save_state', 'save_weights_file', 'save_checkpoint',
+           'CheckpointError', 'load_checkpoint', 'ignore_usr1', 'Checkpointing', 'board', 'log_step', 'optimiser',
+           'train_step', 'train', 'finetune_encoder', 'save_encoder', 'load_encoder']
 
 # %% ../nbs/13_train.ipynb #05f59b5f
 class AdamW(torch.optim.Optimizer):
@@ -223,11 +224,34 @@ def set_random_states(st) -> None:
         np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), *rest))
     if 'python' in st: random.setstate(st['python'])
 
+class _KeptWrites:
+    "A file whose failed write is kept: torch reports it as a bare RuntimeError, this keeps the OSError behind it."
+    def __init__(self, f): self.f, self.error = f, None
+    def write(self, b):
+        try: return self.f.write(b)
+        except OSError as e: self.error = e; raise
+    def flush(self): self.f.flush()
+
+def save_state(obj, f) -> None:
+    "`torch.save(obj)` into the open file `f`; a write that fails (a full disk) raises its `OSError`, not RuntimeError."
+    kept = _KeptWrites(f)
+    try: torch.save(obj, kept)
+    except RuntimeError:
+        if kept.error is None: raise
+        raise kept.error from None
+
+def save_weights_file(model, path) -> None:
+    "Save `model`'s weights as safetensors at `path`; a write that fails raises its `OSError`, not safetensors' error."
+    try: save_weights(model, str(path))
+    except SafetensorError as e:
+        if not (code := re.search(r'\(os error (\d+)\)', str(e))): raise     # Rust's io::Error says its errno so
+        raise OSError(int(code[1]), os.strerror(int(code[1]))) from None
+
 def save_checkpoint(path, model, opt, sched, step: int, records: dict) -> None:
     "Write the full training state at `step` to `path`."
-    with atomic_file(path) as tmp:                                   # whole or not at all; a link is replaced
-        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
-                        rng=random_states(), records=json.dumps(records, default=float)), tmp)
+    with atomic_file(path) as tmp, open(tmp, 'wb') as f:             # whole or not at all; a link is replaced
+        save_state(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
+                        rng=random_states(), records=json.dumps(records, default=float)), f)
 
 class CheckpointError(RuntimeError):
     "A checkpoint that cannot be resumed: not only tensors and plain data, or written for another run."
@@ -406,7 +430,7 @@ def finetune_encoder(model_name: str, task: Task, recipe: Recipe = Recipe(), see
 def save_encoder(model, folder) -> Path:
     "Keep a fine-tuned classifier's weights as `folder/encoder.safetensors`, written whole or not at all."
     path = Path(folder)/ENCODER_FILE
-    with atomic_file(path) as tmp: save_weights(model, str(tmp))
+    with atomic_file(path) as tmp: save_weights_file(model, tmp)
     return path
 
 def load_encoder(model_name: str, num_labels: int, folder):

@@ -127,6 +127,18 @@ def _full_disk(tmp) -> dict:
     return dict(argv=['site', '--repo', str(ROOT), '--out', str(fs/'site')], untouched=fs, after=_unmount(fs))
 
 
+def _full_checkpoint(tmp, weights: bool = False) -> dict:
+    "A training checkpoint (or a kept encoder's weights) of a 1 MB model written into a 64 KiB file system."
+    import torch
+    from lmfinding.train import save_checkpoint, save_encoder
+    fs, m = _mounted(tmp, '64k'), torch.nn.Linear(500, 500)
+    opt = torch.optim.AdamW(m.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.)
+    save = (lambda: save_encoder(m, fs)) if weights else (lambda: save_checkpoint(fs/'checkpoint.pt', m, opt, sched,
+                                                                                   0, {}))
+    return dict(call=save, after=_unmount(fs))
+
+
 def _read_only_results(tmp) -> dict:
     "Finding 2's notebook with results_only=True over a finished study on a read-only file system."
     fs = _mounted(tmp, '16m')
@@ -214,6 +226,10 @@ CASES = [
          'seed0/params.json is damaged (not JSON: Expecting value)'),
     Case('a full disk (the site into 64 KiB)', 'machine', _full_disk,
          'No space left on device: free some space on that disk, or write to another one'),
+    Case('a full disk (a training checkpoint into 64 KiB)', 'machine', _full_checkpoint,
+         "No space left on device: '"),                    # the file named, not torch's "enforce fail"
+    Case('a full disk (a kept encoder into 64 KiB)', 'machine', functools.partial(_full_checkpoint, weights=True),
+         "No space left on device: '"),
     Case('results_only over a read-only results folder', 'machine', _read_only_results,
          'is read-only (Read-only file system): derived tables and figures are shown, not saved', warns=True),
 ]
