@@ -132,10 +132,11 @@ def analyse_sweep(sw) -> Path | None:
     "Re-make a finished sweep's tables, figures and verdicts in `OUT/analysis`, results only; the executed notebook."
     import shutil, papermill as pm
     from lmfinding.runs import is_complete
-    from lmfinding.sweep import gather
+    from lmfinding.sweep import cells, gather, status
     src, ana = sw.out/('study' if sw.shared else 'results'), sw.out/'analysis'
     if sw.out.exists(): gather(sw)                     # the gathered tables are re-made from the cells, never kept
-    if not is_complete(src): return None
+    if not is_complete(src) or any(status(sw, c)['status'] != 'done' for c in cells(sw)):
+        return None                                    # a grown study is complete after each cell: wait for the last
     ana.mkdir(parents=True, exist_ok=True)
     for f in ana.glob('*.csv*'): f.unlink()            # tables derived before (or kept in another form) go
     for f in src.iterdir():

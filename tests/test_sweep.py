@@ -188,6 +188,22 @@ def test_gathered_sweep_is_analysed_without_models(tmp_path):
     assert len(welch) == 2 * 2 * 2                                     # ICL model x FT model x FT method
 
 
+def test_a_grown_study_is_not_analysed_before_its_last_cell(tmp_path):
+    """The study a shared sweep grows is marked complete after each cell: the full run's analysis waits until every
+    cell is done, so a half-grown study is never shown as the full run."""
+    from lmfinding.cli import analyse_sweep
+    from lmfinding.runs import mark_complete
+    from lmfinding.sweep import _set_status
+    grid = tmp_path/'grid.yaml'
+    grid.write_text(f"notebook: {ROOT/'nbs'/'findings'/'01_probing.ipynb'}\nout: {tmp_path}/sweep\nshared: true\n"
+                    'parameters: {preset: tiny}\ngrid: {seeds: [[0], [0, 1]]}\n')
+    sw = read_grid(grid)
+    first, last = cells(sw)
+    mark_complete(sw.out/'study')                     # as the first cell leaves it
+    _set_status(sw, first, 'done', seconds=1.0)
+    assert analyse_sweep(sw) is None and not (sw.out/'analysis').exists()
+
+
 def test_ctrl_c_leaves_the_running_cell_pending(tmp_path):
     """SIGINT (Ctrl-C, sent to the whole process group as a terminal does) stops the sweep; the interrupted cell is
     pending, not failed, and a restarted sweep runs it."""
