@@ -172,19 +172,22 @@ def sizing_table(name: str, planned: dict, results='../results') -> str:
 
 # %% ../nbs/91_readme.ipynb #c7dd4e0a
 def run_table(grid, root='.') -> str:
-    "A markdown table of a grid file's sweeps (`grid` and its paths under `root`): cells done, compute hours, hosts."
+    "A markdown table of a grid file's sweeps (paths under `root`): cells done, compute hours, hosts; then all together."
     import os
     from lmfinding.sweep import cells, read_grids, status
     rows, here = ['| sweep | cells done | compute (h) | ran on |', '|---|---|---|---|'], os.getcwd()
     os.chdir(root)                                    # a grid file's paths are relative to the repository's root
+    def row(name: str, done: list, n: int) -> str:
+        hours, hosts = sum(s.get('seconds', 0) for s in done) / 3600, sorted({s.get('host', '?') for s in done})
+        return f"| {name} | {len(done)} of {n} | {hours:.2f} | {', '.join(hosts) or '-'} |"
+    every, n = [], 0
     try:
         for sw in read_grids(grid):
             done = [s for s in (status(sw, c) for c in cells(sw)) if s['status'] == 'done'] if sw.out.exists() else []
-            hosts = ', '.join(sorted({s.get('host', '?') for s in done})) or '-'
-            hours = sum(s.get('seconds', 0) for s in done) / 3600
-            rows.append(f'| {sw.notebook.stem} | {len(done)} of {len(cells(sw))} | {hours:.2f} | {hosts} |')
+            rows.append(row(sw.notebook.stem, done, len(cells(sw))))
+            every, n = every + done, n + len(cells(sw))
     finally: os.chdir(here)
-    return '\n'.join(rows)
+    return '\n'.join(rows + [row('all', every, n)])
 
 # %% ../nbs/91_readme.ipynb #f52be7fd
 def write_readme(repo='.', execute: bool = True) -> Path:
