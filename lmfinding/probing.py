@@ -16,20 +16,21 @@ from .probe import probe_layers
 from .tasks import CONTROL, control_task
 from .params import check_flag, check_names, check_seeds
 from .runs import default_device, set_seed, table_file
-from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, bootstrap_means, item_draws, judge, one_sample,
-                                  paired, premise_failed, untested)
+from .statistics import (ALPHA, BOOT, Claim, Drawn, Evidence, all_of, bootstrap_means, item_draws, judge,
+                                  judge_family, one_sample, paired, premise_failed, untested)
 from .study import (Results, Run, StudyConfig, as_recipe, check_runs, finish, gather, load_study, preset,
                              read_table, resume, run_folder, save_tables)
 from .train import ENCODER_FILE, Recipe, finetune_encoder, label_ids, load_encoder, save_encoder
 
 # %% auto #0
 __all__ = ['RANDOM', 'ANSWERS', 'PROBE_TABLES', 'TABLES', 'FIGURES', 'PROBE_EFFECT', 'ENTROPY_EFFECT', 'OF_INTEREST', 'REPLICATE',
-           'PER', 'PROBE_KEY', 'PROBE_TASKS', 'PRESETS', 'ProbingConfig', 'checkpoints', 'checkpoint_runs',
-           'probe_runs', 'uses_mdl', 'probe_tasks', 'checkpoint_features', 'entropy_table', 'features_folder',
-           'probe_encoder', 'finetune_table', 'random_encoder', 'run', 'is_baseline', 'split_baselines', 'load',
-           'deltas', 'per_run', 'accuracies', 'probe_deltas', 'layer_changes', 'upper_layers_claim', 'last_layer',
-           'cls_gain_claim', 'entropy_changes', 'entropy_claim', 'claims', 'selectivity', 'random_baseline',
-           'plot_deltas', 'plot_entropy', 'figures', 'probe_by_layer', 'config']
+           'PER', 'PROBE_KEY', 'CLS_GAIN', 'CLS_DIRECTION', 'PROBE_TASKS', 'PRESETS', 'ProbingConfig', 'checkpoints',
+           'checkpoint_runs', 'probe_runs', 'uses_mdl', 'probe_tasks', 'checkpoint_features', 'entropy_table',
+           'features_folder', 'probe_encoder', 'finetune_table', 'random_encoder', 'run', 'is_baseline',
+           'split_baselines', 'load', 'deltas', 'per_run', 'accuracies', 'probe_deltas', 'layer_changes', 'models_of',
+           'of_model', 'upper_layers_evidence', 'upper_layers_claim', 'last_layer', 'cls_gain_one', 'cls_gain_claim',
+           'entropy_changes', 'entropy_claim', 'claims', 'selectivity', 'random_baseline', 'plot_deltas',
+           'plot_entropy', 'figures', 'probe_by_layer', 'config']
 
 # %% ../nbs/21_probing.ipynb #974ed4dd
 @dataclass
@@ -297,13 +298,23 @@ def layer_changes(acc: pd.DataFrame) -> dict[str, pd.DataFrame]:
     g = d.assign(half=_halves(d)).groupby(REPLICATE + ['probe_task', 'half'])[cols].mean()
     return {h: per_run(g.xs(h, level='half').reset_index()) for h in ('upper', 'lower')}
 
-def upper_layers_claim(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Claim:
-    "Claim (a): fine-tuning changes the upper layers more than the lower ones (over runs, and test items if kept)."
+def models_of(t: pd.DataFrame) -> list[str]: return sorted(t.model.unique())
+
+def of_model(t: pd.DataFrame | None, model: str) -> pd.DataFrame | None:
+    "The rows of `model` in table `t` (None and an empty table stay as they are)."
+    return t if t is None or t.empty else t[t.model == model].reset_index(drop=True)
+
+def upper_layers_evidence(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Evidence:
+    "Per run, upper-half minus lower-half mean |change| (points): its paired t-test, and multi-bootstrap with items."
     h = layer_changes(accuracies(probe, items))
     up, low = h['upper'], h['lower']
-    diff = up[REPLICATE].join(up[_cols(up)] - low[_cols(low)])
-    return judge('a', 'fine-tuning changes upper layers most', _tested(paired(up['at'], low['at']), diff),
-                 'mean |change| upper - lower half > 0', PROBE_EFFECT, ' points', OF_INTEREST, PER)
+    return _tested(paired(up['at'], low['at']), up[REPLICATE].join(up[_cols(up)] - low[_cols(low)]))
+
+def upper_layers_claim(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Claim:
+    "Claim (a): fine-tuning changes the upper layers more than the lower ones, in every model (runs, and items)."
+    evs = {m: upper_layers_evidence(of_model(probe, m), of_model(items, m)) for m in models_of(probe)}
+    return judge_family('a', 'fine-tuning changes upper layers most', evs, 'mean |change| upper - lower half > 0',
+                        PROBE_EFFECT, ' points', OF_INTEREST, PER)
 
 # %% ../nbs/21_probing.ipynb #250c64ef
 def last_layer(acc: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -312,24 +323,36 @@ def last_layer(acc: pd.DataFrame) -> dict[str, pd.DataFrame]:
     g = d[d.layer == _depth(d)].groupby(REPLICATE + ['probe_task', 'pooling'])[_cols(d)].mean()
     return {p: per_run(g.xs(p, level='pooling').reset_index()) for p in g.index.unique('pooling')}
 
-def cls_gain_claim(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Claim:
-    "Claim (b): its premise (a cls gain at the last layer) first, then more than half of it gone with mean pooling."
-    statement = 'the gain seen with cls pooling mostly vanishes with mean pooling'
-    direction = 'last layer: cls change > 0, and cls change - 2 x mean change > 0'
+CLS_GAIN = 'the gain seen with cls pooling mostly vanishes with mean pooling'
+CLS_DIRECTION = 'last layer: cls change > 0, and cls change - 2 x mean change > 0'
+
+def cls_gain_one(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> tuple[Claim, Evidence | None]:
+    "Claim (b) in one model: its premise (a cls gain at the last layer) first; the contrast's evidence if it held."
     last = last_layer(accuracies(probe, items))
-    if not {'cls', 'mean'} <= set(last): return untested('b', statement, 'needs both cls and mean pooling', direction)
+    if not {'cls', 'mean'} <= set(last):
+        return untested('b', CLS_GAIN, 'needs both cls and mean pooling', CLS_DIRECTION), None
     cls, mean = last['cls'], last['mean']
     gain = _tested(one_sample(cls['at']), cls)
     if not gain.p < ALPHA:
-        c = judge('b', statement, gain, direction, PROBE_EFFECT, ' points', OF_INTEREST, PER)
+        c = judge('b', CLS_GAIN, gain, CLS_DIRECTION, PROBE_EFFECT, ' points', OF_INTEREST, PER)
         if c.verdict == 'did not hold':
-            return premise_failed('b', statement, f'the cls gain at the last layer is absent ({c.detail})', direction)
-        return replace(c, direction=direction, detail=f'premise untested: the cls gain at the last layer is not '
-                                                      f'significant ({c.detail})')
+            why = f'the cls gain at the last layer is absent ({c.detail})'
+            return premise_failed('b', CLS_GAIN, why, CLS_DIRECTION), None
+        return replace(c, direction=CLS_DIRECTION, detail=f'premise untested: the cls gain at the last layer is not '
+                                                          f'significant ({c.detail})'), None
     contrast = cls[REPLICATE].join(cls[_cols(cls)] - 2 * mean[_cols(mean)])
     t = one_sample(contrast['at'], name='one-sample t of cls - 2 x mean')
-    return judge('b', statement, _tested(t, contrast, 'multi-bootstrap of cls - 2 x mean over runs and items'),
-                 direction, PROBE_EFFECT, ' points', OF_INTEREST, PER)
+    ev = _tested(t, contrast, 'multi-bootstrap of cls - 2 x mean over runs and items')
+    return judge('b', CLS_GAIN, ev, CLS_DIRECTION, PROBE_EFFECT, ' points', OF_INTEREST, PER), ev
+
+def cls_gain_claim(probe: pd.DataFrame, items: pd.DataFrame | None = None) -> Claim:
+    "Claim (b) in every model: the contrasts judged as one family where every premise held, else each model's verdict."
+    parts = {m: cls_gain_one(of_model(probe, m), of_model(items, m)) for m in models_of(probe)}
+    if len(parts) == 1: return next(iter(parts.values()))[0]
+    if all(ev is not None for _, ev in parts.values()):
+        return judge_family('b', CLS_GAIN, {m: ev for m, (_, ev) in parts.items()}, CLS_DIRECTION, PROBE_EFFECT,
+                            ' points', OF_INTEREST, PER)
+    return all_of('b', CLS_GAIN, {m: c for m, (c, _) in parts.items()})
 
 # %% ../nbs/21_probing.ipynb #d80156af
 def entropy_changes(entropy: pd.DataFrame, within: list[str] = REPLICATE) -> pd.DataFrame:
@@ -339,10 +362,11 @@ def entropy_changes(entropy: pd.DataFrame, within: list[str] = REPLICATE) -> pd.
     return per_run(per_task) if within == REPLICATE else per_task
 
 def entropy_claim(entropy: pd.DataFrame) -> Claim:
-    "Claim (c): the CLS attention entropy of the last layers rises with fine-tuning (one-sample t over runs, nats)."
+    "Claim (c): the CLS attention entropy of the last layers rises with fine-tuning, in every model (t over runs)."
     statement = "after fine-tuning the CLS token's attention entropy rises in the last layers"
-    return judge('c', statement, one_sample(entropy_changes(entropy).delta), 'entropy change, last layers > 0',
-                 ENTROPY_EFFECT, ' nats', OF_INTEREST, PER)
+    evs = {m: one_sample(entropy_changes(of_model(entropy, m)).delta) for m in models_of(entropy)}
+    return judge_family('c', statement, evs, 'entropy change, last layers > 0', ENTROPY_EFFECT, ' nats', OF_INTEREST,
+                        PER)
 
 def claims(res: Results) -> list[Claim]:
     "The three claims of Finding 1, judged on the study's `probe`, `probe_items` and `entropy` tables."
