@@ -16,9 +16,9 @@ import lmfinding
 from .assets import atomic_write, share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'TEXT', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device', 'run_record', 'table_name',
-           'table_file', 'save_results', 'DamagedRecord', 'read_json', 'load_results', 'is_complete', 'mark_complete',
-           'RunMismatch', 'differences', 'identity', 'claim']
+__all__ = ['PACKAGES', 'TEXT', 'PLAIN', 'PACKED', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device',
+           'run_record', 'table_name', 'table_stem', 'table_file', 'save_results', 'DamagedRecord', 'read_json',
+           'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity', 'claim']
 
 # %% ../nbs/06_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -62,13 +62,19 @@ def run_record(params: dict, seed: int | None = None, tasks=(), **extra) -> dict
 # %% ../nbs/06_runs.ipynb #6a89a4e5
 TEXT = ('pred', 'gold')   # columns of per-example answers as text ('0110'): read back as text, leading zeros kept
 
+PLAIN, PACKED = '.csv', '.csv.gz'   # the two forms of a saved table
+
 def table_name(df: pd.DataFrame, name: str) -> str:
     "The file name of table `name`: `name.csv`, or `name.csv.gz` for per-example answers (a `pred` column)."
-    return f'{name}.csv.gz' if 'pred' in df else f'{name}.csv'
+    return name + (PACKED if 'pred' in df else PLAIN)
+
+def table_stem(file_name: str) -> str:
+    "The table name of a saved table's file name (`probe.csv` or `probe.csv.gz` -> `probe`)."
+    return file_name.removesuffix('.gz').removesuffix(PLAIN)
 
 def table_file(folder, name: str) -> Path:
     "The saved file of table `name` under `folder` (`name.csv` or `name.csv.gz`; the first if neither is there)."
-    plain, packed = Path(folder)/f'{name}.csv', Path(folder)/f'{name}.csv.gz'
+    plain, packed = Path(folder)/(name + PLAIN), Path(folder)/(name + PACKED)
     return packed if packed.exists() and not plain.exists() else plain
 
 def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
@@ -77,7 +83,7 @@ def save_results(df: pd.DataFrame, folder, name: str, record: dict) -> Path:
     atomic_write(folder/f'{name}.run.json', json.dumps(record, indent=1, default=str))
     data = df.to_csv(index=False).encode()
     path = atomic_write(folder/file, gzip.compress(data, mtime=0) if file.endswith('.gz') else data)
-    for stale in {f'{name}.csv', f'{name}.csv.gz'} - {file}: (folder/stale).unlink(missing_ok=True)
+    for stale in {name + PLAIN, name + PACKED} - {file}: (folder/stale).unlink(missing_ok=True)
     return path
 
 class DamagedRecord(ValueError):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
-from .runs import COMPLETE, TEXT, atomic_write, mark_complete, save_results
+from .runs import COMPLETE, TEXT, atomic_write, mark_complete, save_results, table_stem
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'SLURM_KEYS', 'SweepError', 'Sweep', 'notebook_parameters', 'load_yaml', 'parse_grid', 'read_grid',
@@ -235,10 +235,10 @@ def run_cell(sweep: Sweep, cid: str, params: dict) -> str:
 # %% ../nbs/90_sweep.ipynb #f2e04b3f
 def _table_name(f: Path, res: Path) -> str:
     "The name of the table saved as `f` under `res` (`a/b.csv` or `a/b.csv.gz` -> `a__b`)."
-    return str(f.relative_to(res)).removesuffix('.gz').removesuffix('.csv').replace(os.sep, '__')
+    return str(f.parent.relative_to(res)/table_stem(f.name)).replace(os.sep, '__')
 
-def _record(csv: Path) -> dict | None:
-    rec = csv.parent/(csv.name.removesuffix('.gz').removesuffix('.csv') + '.run.json')
+def _record(table: Path) -> dict | None:
+    rec = table.parent/(table_stem(table.name) + '.run.json')
     return json.loads(rec.read_text()) if rec.exists() else None
 
 def shared_params(records) -> dict:
