@@ -15,11 +15,11 @@ from .runs import save_results
 # %% auto #0
 __all__ = ['ALPHA', 'POWER', 'EQUIVALENCE', 'FEW', 'WORDS', 'MEANING', 'BOOT', 'PAPER', 'Evidence', 'from_t', 'untestable',
            'welch', 'one_sample', 'paired', 'noninferiority', 'brown_forsythe', 'Drawn', 'exact', 'item_draws',
-           'item_means', 'from_draws', 'bootstrap_means', 'multibootstrap', 'sd_reduction', 'fewer_failures', 'holm',
-           'holm_family', 'detectable_effect', 'seeds_needed', 'spread_interval', 'seeds_range', 'equivalence_p',
-           'power_note', 'verdict', 'equivalence', 'Claim', 'numbers', 'judge', 'untested', 'premise_failed',
-           'against_family', 'judge_family', 'all_of', 'verdict_line', 'render_claims', 'claims_table', 'save_claims',
-           'read_claims', 'compare_claims']
+           'item_means', 'from_draws', 'bootstrap_means', 'items_part', 'multibootstrap', 'sd_reduction',
+           'fewer_failures', 'holm', 'holm_family', 'detectable_effect', 'seeds_needed', 'spread_interval',
+           'seeds_range', 'equivalence_p', 'items_limit', 'power_note', 'verdict', 'equivalence', 'Claim', 'numbers',
+           'judge', 'untested', 'premise_failed', 'against_family', 'judge_family', 'all_of', 'verdict_line',
+           'render_claims', 'claims_table', 'save_claims', 'read_claims', 'compare_claims']
 
 # %% ../nbs/15_statistics.ipynb #ba873af0
 ALPHA = .05    # significance level; one-sided where the claim has a direction
@@ -60,6 +60,7 @@ class Evidence:
     t: Evidence | None = None  # the t-test beside a multi-bootstrap (None: this is a t-test)
     bound: float = np.nan      # a claim of equivalence: the estimate lies within ±bound (nan: not such a claim)
     most: float = np.inf       # the largest value the quantity can take (a share: 1)
+    item_se: float = 0.        # the part of `se` more replicates cannot remove: the shared test items' noise
 
 # %% ../nbs/15_statistics.ipynb #c597e390
 def from_t(name: str, estimate: float, se: float, df: float, sd: float, n: tuple, null: float = 0.) -> Evidence:
@@ -177,7 +178,12 @@ def bootstrap_means(a: Drawn, b: Drawn | None = None, value: float = 0., null: f
                                                  _pick(rng, b, samples, rows if paired else None).mean(1))
     est = a.at.mean() - (value if b is None else b.at.mean())
     sd = np.sqrt(np.mean([g.at.var(ddof=1) for g in ([a] if b is None else [a, b])]))
-    return from_draws(name, est, d, null, n, sd)
+    ev = from_draws(name, est, d, null, n, sd)
+    return replace(ev, item_se=items_part(ev.se, sd, n))
+
+def items_part(se: float, sd: float, n: tuple) -> float:
+    "The share of standard error `se` that replicates of spread `sd` (`n` per group) leave: the test items' noise."
+    return math.sqrt(max(0., se ** 2 - sd ** 2 * sum(1 / k for k in n))) if se > 0 else 0.
 
 def multibootstrap(a, b=None, value: float = 0., null: float = 0., paired: bool = False, samples: int = BOOT,
                    seed: int = 0, name: str = 'multi-bootstrap') -> Evidence:
@@ -243,16 +249,18 @@ def detectable_effect(se: float, df: float, alpha: float = ALPHA, power: float =
     return se * optimize.brentq(lambda ncp: stats.nct.sf(crit, df, ncp) - power, 0, 1e3, xtol=1e-12)
 
 # %% ../nbs/15_statistics.ipynb #cc87d38d
-def _detectable_at(n: int, sd: float, groups: int, alpha: float = ALPHA) -> float:
-    return detectable_effect(sd * math.sqrt(groups / n), groups * (n - 1), alpha)
+def _detectable_at(n: int, sd: float, groups: int, alpha: float = ALPHA, item_se: float = 0.) -> float:
+    return detectable_effect(math.sqrt(sd ** 2 * groups / n + item_se ** 2), groups * (n - 1), alpha)
 
-def seeds_needed(effect: float, sd: float, groups: int = 2, most: int = 10_000, alpha: float = ALPHA) -> int | None:
-    "Fewest seeds per group (of `groups`) at which `effect` is detectable given one seed's spread `sd` (None: >`most`)."
-    if not (effect > 0 and sd > 0) or _detectable_at(most, sd, groups, alpha) > effect: return None
+def seeds_needed(effect: float, sd: float, groups: int = 2, most: int = 10_000, alpha: float = ALPHA,
+                 item_se: float = 0.) -> int | None:
+    "Fewest seeds per group (of `groups`) at which `effect` is detectable, one seed's spread `sd` (None: >`most`)."
+    def seen(n: int) -> bool: return _detectable_at(n, sd, groups, alpha, item_se) <= effect
+    if not (effect > 0 and sd > 0) or not seen(most): return None
     lo, hi = 1, most                     # detectable at hi, not at lo
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if _detectable_at(mid, sd, groups, alpha) <= effect else (mid, hi)
+        lo, hi = (lo, mid) if seen(mid) else (mid, hi)
     return hi
 
 # %% ../nbs/15_statistics.ipynb #17d4e690
@@ -261,10 +269,12 @@ def spread_interval(sd: float, df: float) -> tuple[float, float]:
     if not (sd > 0 and df > 0): return np.nan, np.nan
     return sd * math.sqrt(df / stats.chi2.ppf(.975, df)), sd * math.sqrt(df / stats.chi2.ppf(.025, df))
 
-def seeds_range(effect: float, sd: float, df: float, groups: int = 2, alpha: float = ALPHA) -> tuple:
+def seeds_range(effect: float, sd: float, df: float, groups: int = 2, alpha: float = ALPHA, item_se: float = 0.
+                ) -> tuple:
     "Seeds per group needed for `effect` at the low end, the estimate and the high end of `sd`'s interval."
     lo, hi = spread_interval(sd, df)
-    return tuple(seeds_needed(effect, s, groups, alpha=alpha) if np.isfinite(s) else None for s in (lo, sd, hi))
+    return tuple(seeds_needed(effect, s, groups, alpha=alpha, item_se=item_se) if np.isfinite(s) else None
+                 for s in (lo, sd, hi))
 
 # %% ../nbs/15_statistics.ipynb #838f2e41
 def _n(n: tuple) -> str: return ' vs '.join(map(str, n)) or '0'
@@ -278,9 +288,19 @@ def equivalence_p(ev: Evidence, bound: float) -> float:
     if ev.reason or not (bound > 0) or not (ev.se > 0): return np.nan
     return max(stats.t.sf((ev.estimate + bound) / ev.se, ev.df), stats.t.cdf((ev.estimate - bound) / ev.se, ev.df))
 
+def items_limit(ev: Evidence, effect: float) -> str:
+    "Why no number of seeds detects `effect`, if the shared test items' noise alone rules it out ('' if not)."
+    floor = detectable_effect(ev.item_se, 1e6, _alpha(ev))
+    if not (effect > 0 and floor > effect): return ''
+    return (f'no number of seeds can reach it: the test items\' noise alone (standard error {ev.item_se:.3g}, shared '
+            f'by every run) keeps the detectable effect above {floor:+.3g}; it would take over '
+            f'{(floor / effect) ** 2:.2g} times as many test items')
+
 def _seeds(ev: Evidence, paper: float) -> str:
     groups = max(1, len(ev.n))
-    r = seeds_range(paper - ev.null, ev.sd, sum(ev.n) - groups, groups, _alpha(ev)) if paper > ev.null else ()
+    if paper > ev.null and (why := items_limit(ev, paper - ev.null)): return why
+    r = seeds_range(paper - ev.null, ev.sd, sum(ev.n) - groups, groups, _alpha(ev), ev.item_se) \
+        if paper > ev.null else ()
     if not r or r[1] is None: return 'the seeds needed cannot be computed'
     ends = ' to '.join('>10000' if s is None else str(s) for s in (r[0], r[2]))
     return f'about {r[1]} seeds per group would be needed ({ends} over the 95% interval of the spread)'
@@ -310,7 +330,7 @@ def _equivalent(ev: Evidence, unit: str) -> tuple[str, str]:
     within = f'within ±{ev.bound:g}{unit}'
     if ev.p < ALPHA: return 'held', f'{within} (two one-sided tests, p = {ev.p:.2g} < {ALPHA})'
     if ev.p_rev < ALPHA: return 'did not hold', f'significantly outside ±{ev.bound:g}{unit} (p = {ev.p_rev:.2g})'
-    need = seeds_needed(ev.bound, ev.sd, 1)
+    need = seeds_needed(ev.bound, ev.sd, 1, item_se=ev.item_se)
     return 'inconclusive', (f'not shown {within} (two one-sided tests, p = {ev.p:.2g}); about {need or ">10000"} '
                             'seeds would be needed if the true difference were 0')
 
