@@ -330,9 +330,10 @@ def _equivalent(ev: Evidence, unit: str) -> tuple[str, str]:
     within = f'within ±{ev.bound:g}{unit}'
     if ev.p < ALPHA: return 'held', f'{within} (two one-sided tests, p = {ev.p:.2g} < {ALPHA})'
     if ev.p_rev < ALPHA: return 'did not hold', f'significantly outside ±{ev.bound:g}{unit} (p = {ev.p_rev:.2g})'
+    shown = f'not shown {within} (two one-sided tests, p = {ev.p:.2g})'
+    if why := items_limit(ev, ev.bound): return 'inconclusive', f'{shown}; {why}'
     need = seeds_needed(ev.bound, ev.sd, 1, item_se=ev.item_se)
-    return 'inconclusive', (f'not shown {within} (two one-sided tests, p = {ev.p:.2g}); about {need or ">10000"} '
-                            'seeds would be needed if the true difference were 0')
+    return 'inconclusive', f'{shown}; about {need or ">10000"} seeds would be needed if the true difference were 0'
 
 def _word(ev: Evidence, paper: float, unit: str, target: str) -> tuple[str, str]:
     "The word the test alone gives `ev`, and why."
