@@ -16,7 +16,7 @@ import lmfinding
 from .assets import atomic_write, share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'TEXT', 'PLAIN', 'PACKED', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device',
+__all__ = ['PACKAGES', 'OUTPUTS', 'TEXT', 'PLAIN', 'PACKED', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device',
            'run_record', 'table_name', 'table_stem', 'table_file', 'save_results', 'DamagedRecord', 'read_json',
            'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity', 'claim']
 
@@ -31,12 +31,26 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
 # %% ../nbs/06_runs.ipynb #1a08d51c
 PACKAGES = ('torch', 'transformers', 'peft', 'numpy', 'pandas', 'scikit-learn', 'scipy', 'lmfinding')
 
+OUTPUTS = ('results', 'runs', 'README.md', 'README_files')   # what runs and renders write: not the code of a run
+
+def _cells(text: str) -> list:
+    "A notebook's cell types and sources: what it runs, without the outputs stored in it."
+    return [(c['cell_type'], ''.join(c['source'])) for c in json.loads(text)['cells']]
+
+def _code_changed(git, root: Path, path: str) -> bool:
+    "Whether tracked file `path` differs from HEAD in what a run executes (a notebook: only its cells' sources)."
+    if not path.endswith('.ipynb'): return True
+    try: return _cells(git('show', f'HEAD:{path}').stdout) != _cells((root/path).read_text())
+    except (ValueError, KeyError, OSError): return True
+
 def git_commit(path='.') -> str:
-    "The commit of the repository at `path`, with `-dirty` if it has uncommitted changes (`unknown` outside git)."
-    def git(*a): return subprocess.run(['git', *a], cwd=path, capture_output=True, text=True)
-    head = git('rev-parse', 'HEAD')
-    if head.returncode: return 'unknown'
-    dirty = git('status', '--porcelain', '--untracked-files=no').stdout.strip()
+    "The commit of the repository at `path`, `-dirty` if its code changed since (not its results or stored outputs)."
+    def git(*a, cwd=path): return subprocess.run(['git', *a], cwd=cwd, capture_output=True, text=True)
+    head, top = git('rev-parse', 'HEAD'), git('rev-parse', '--show-toplevel')
+    if head.returncode or top.returncode: return 'unknown'
+    root = Path(top.stdout.strip())
+    changed = git('diff', '--name-only', 'HEAD', '--', '.', *[f':!{o}' for o in OUTPUTS], cwd=root).stdout.split('\n')
+    dirty = any(_code_changed(lambda *a: git(*a, cwd=root), root, f) for f in changed if f)
     return head.stdout.strip() + ('-dirty' if dirty else '')
 
 def versions() -> dict[str, str]:
