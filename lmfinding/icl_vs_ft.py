@@ -17,7 +17,7 @@ from .models import load_model
 from .params import check_flag, check_names, check_positive, check_seeds, check_whole_numbers, wrong
 from .patterns import PATTERNS, binarise, pattern
 from .pbft import PBFT_RECIPE, LoRA, Verbalised, finetune_lm
-from .runs import default_device
+from .runs import default_device, seeded
 from .scale import placements
 from .statistics import (ALPHA, Claim, Evidence, all_of, holm, holm_family, judge, judge_family,
                                   multibootstrap, noninferiority, numbers, one_sample, paired, power_note, untested,
@@ -261,8 +261,9 @@ def plot_accuracy(summary: pd.DataFrame, majority: dict, metric: str = 'acc'):
     fig, axes = plt.subplots(1, 2, figsize=(max(7, 2.2 * len(order) + 3), 3.6), sharey=True)
     for ax, dom, title in zip(axes, ('in', 'ood'), ('in-domain', 'out-of-domain (HANS)')):
         d = summary[summary.domain == dom]
-        sns.stripplot(d, x='model', y=metric, hue='method', order=order, dodge=several, alpha=.6, ax=ax,
-                      legend=ax is axes[0])
+        with seeded():                                     # the same jitter every time
+            sns.stripplot(d, x='model', y=metric, hue='method', order=order, dodge=several, alpha=.6, ax=ax,
+                          legend=ax is axes[0])
         sns.pointplot(d, x='model', y=metric, hue='method', order=order, dodge=.53 if several else False,
                       linestyle='none', errorbar=None, marker='_', markersize=20, palette='dark:black', ax=ax,
                       legend=False)

@@ -5,6 +5,7 @@
 # %% ../nbs/06_runs.ipynb #6eab5199
 from __future__ import annotations
 import gzip, json, platform, random, shutil, subprocess
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -16,9 +17,10 @@ import lmfinding
 from .assets import atomic_write, share_as_umask
 
 # %% auto #0
-__all__ = ['PACKAGES', 'OUTPUTS', 'TEXT', 'PLAIN', 'PACKED', 'COMPLETE', 'set_seed', 'git_commit', 'versions', 'default_device',
-           'run_record', 'table_name', 'table_stem', 'table_file', 'save_results', 'DamagedRecord', 'read_json',
-           'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity', 'claim']
+__all__ = ['PACKAGES', 'OUTPUTS', 'TEXT', 'PLAIN', 'PACKED', 'COMPLETE', 'set_seed', 'seeded', 'git_commit', 'versions',
+           'default_device', 'run_record', 'table_name', 'table_stem', 'table_file', 'save_results', 'DamagedRecord',
+           'read_json', 'load_results', 'is_complete', 'mark_complete', 'RunMismatch', 'differences', 'identity',
+           'claim']
 
 # %% ../nbs/06_runs.ipynb #6ed84645
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -27,6 +29,15 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
+
+# %% ../nbs/06_runs.ipynb #9fa0f0be
+@contextmanager
+def seeded(seed: int = 0):
+    "Run the block with NumPy's global generator seeded (for libraries that draw from it, e.g. a strip plot's jitter)."
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try: yield
+    finally: np.random.set_state(state)
 
 # %% ../nbs/06_runs.ipynb #1a08d51c
 PACKAGES = ('torch', 'transformers', 'peft', 'numpy', 'pandas', 'scikit-learn', 'scipy', 'lmfinding')

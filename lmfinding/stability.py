@@ -14,7 +14,7 @@ from .data import Task, check_scored
 from .metrics import majority_score, metric_of, predictions_text, text_predictions, weighted_scores
 from .models import load_model
 from .params import check_choice, check_flag, check_names, check_positive, check_seeds, wrong
-from .runs import default_device, load_results, run_record, save_results
+from .runs import default_device, load_results, run_record, save_results, seeded
 from .statistics import (ALPHA, BOOT, FEW, Claim, Drawn, Evidence, all_of, bootstrap_means, equivalence,
                                   fewer_failures, item_draws, judge, judge_family, noninferiority, one_sample,
                                   sd_reduction, untested, welch)
@@ -302,8 +302,9 @@ def plot_downsampled(down: pd.DataFrame, n: int):
     "Scores of the down-sampled runs, few epochs vs the full set's steps, one point per seed; majority baseline dashed."
     import matplotlib.pyplot as plt, seaborn as sns
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    sns.stripplot(down, x='recipe', y='score', hue='task', dodge=True, ax=ax, size=7,
-                  order=['few_epochs', 'full_steps'])
+    with seeded():                                     # the same jitter every time
+        sns.stripplot(down, x='recipe', y='score', hue='task', dodge=True, ax=ax, size=7,
+                      order=['few_epochs', 'full_steps'])
     ax.axhline(down.baseline.mean(), ls='--', color='grey', lw=1)
     ax.set(title=f'{n} training examples', xlabel='')
     return fig
