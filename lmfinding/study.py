@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #6a946237
 from __future__ import annotations
-import copy, errno, io, json, warnings
+import copy, errno, io, json, os, warnings
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -252,7 +252,8 @@ class Results:
         return [name for name in self.figures if self.save_figure(name, out) is not None]
 
     def __repr__(self):
-        return f'Results({self.out}: ' + ', '.join(f'{k} {len(v)}' for k, v in self.tables.items()) + ')'
+        where = os.path.relpath(self.out)                 # relative: the same output on every machine
+        return f'Results({where}: ' + ', '.join(f'{k} {len(v)}' for k, v in self.tables.items()) + ')'
 
 def finish(tables: dict, out, record: dict, figures: dict | None = None) -> Results:
     "Save every table of a study under `out` with its `record`, then mark the study finished."
