@@ -48,21 +48,24 @@ def _cells(text: str) -> list:
     "A notebook's cell types and sources: what it runs, without the outputs stored in it."
     return [(c['cell_type'], ''.join(c['source'])) for c in json.loads(text)['cells']]
 
-def _code_changed(git, root: Path, path: str) -> bool:
+def _git(cwd, *a) -> subprocess.CompletedProcess:
+    return subprocess.run(['git', *a], cwd=cwd, capture_output=True, text=True)
+
+def _code_changed(root: Path, path: str) -> bool:
     "Whether tracked file `path` differs from HEAD in what a run executes (a notebook: only its cells' sources)."
     if not path.endswith('.ipynb'): return True
-    try: return _cells(git('show', f'HEAD:{path}').stdout) != _cells((root/path).read_text())
+    try: return _cells(_git(root, 'show', f'HEAD:{path}').stdout) != _cells((root/path).read_text())
     except (ValueError, KeyError, OSError): return True
 
 def git_commit(path='.') -> str:
     "The commit of the repository at `path`, `-dirty` if its code changed since (not its results or stored outputs)."
-    def git(*a, cwd=path): return subprocess.run(['git', *a], cwd=cwd, capture_output=True, text=True)
-    head, top = git('rev-parse', 'HEAD'), git('rev-parse', '--show-toplevel')
-    if head.returncode or top.returncode: return 'unknown'
+    top = _git(path, 'rev-parse', '--show-toplevel')
+    if top.returncode: return 'unknown'
     root = Path(top.stdout.strip())
-    changed = git('diff', '--name-only', 'HEAD', '--', '.', *[f':!{o}' for o in OUTPUTS], cwd=root).stdout.split('\n')
-    dirty = any(_code_changed(lambda *a: git(*a, cwd=root), root, f) for f in changed if f)
-    return head.stdout.strip() + ('-dirty' if dirty else '')
+    head = _git(root, 'rev-parse', 'HEAD')
+    if head.returncode: return 'unknown'
+    changed = _git(root, 'diff', '--name-only', 'HEAD', '--', '.', *[f':!{o}' for o in OUTPUTS]).stdout.split('\n')
+    return head.stdout.strip() + ('-dirty' if any(_code_changed(root, f) for f in changed if f) else '')
 
 def versions() -> dict[str, str]:
     "Versions of Python and of the packages that shape the numbers."
@@ -95,7 +98,7 @@ def table_name(df: pd.DataFrame, name: str) -> str:
 
 def table_stem(file_name: str) -> str:
     "The table name of a saved table's file name (`probe.csv` or `probe.csv.gz` -> `probe`)."
-    return file_name.removesuffix('.gz').removesuffix(PLAIN)
+    return file_name.removesuffix(PACKED).removesuffix(PLAIN)
 
 def table_file(folder, name: str) -> Path:
     "The saved file of table `name` under `folder` (`name.csv` or `name.csv.gz`; the first if neither is there)."

@@ -179,10 +179,11 @@ def bootstrap_means(a: Drawn, b: Drawn | None = None, value: float = 0., null: f
     est = a.at.mean() - (value if b is None else b.at.mean())
     sd = np.sqrt(np.mean([g.at.var(ddof=1) for g in ([a] if b is None else [a, b])]))
     ev = from_draws(name, est, d, null, n, sd)
-    return replace(ev, item_se=items_part(ev.se, sd, n))
+    noisy = any(g.draws.shape[1] > 1 for g in ([a] if b is None else [a, b]))   # exact values: no items' part at all
+    return replace(ev, item_se=items_part(ev.se, sd, n) if noisy else 0.)
 
 def items_part(se: float, sd: float, n: tuple) -> float:
-    "The share of standard error `se` that replicates of spread `sd` (`n` per group) leave: the test items' noise."
+    "The part of standard error `se` that replicates of spread `sd` (`n` per group) leave: the test items' noise."
     return math.sqrt(max(0., se ** 2 - sd ** 2 * sum(1 / k for k in n))) if se > 0 else 0.
 
 def multibootstrap(a, b=None, value: float = 0., null: float = 0., paired: bool = False, samples: int = BOOT,
@@ -297,11 +298,11 @@ def items_limit(ev: Evidence, effect: float) -> str:
             f'{(floor / effect) ** 2:.2g} times as many test items')
 
 def _seeds(ev: Evidence, paper: float) -> str:
-    groups = max(1, len(ev.n))
-    if paper > ev.null and (why := items_limit(ev, paper - ev.null)): return why
-    r = seeds_range(paper - ev.null, ev.sd, sum(ev.n) - groups, groups, _alpha(ev), ev.item_se) \
-        if paper > ev.null else ()
-    if not r or r[1] is None: return 'the seeds needed cannot be computed'
+    groups, effect = max(1, len(ev.n)), paper - ev.null
+    if not effect > 0: return 'the seeds needed cannot be computed'
+    if why := items_limit(ev, effect): return why
+    r = seeds_range(effect, ev.sd, sum(ev.n) - groups, groups, _alpha(ev), ev.item_se)
+    if r[1] is None: return 'the seeds needed cannot be computed'
     ends = ' to '.join('>10000' if s is None else str(s) for s in (r[0], r[2]))
     return f'about {r[1]} seeds per group would be needed ({ends} over the 95% interval of the spread)'
 
